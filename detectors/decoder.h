@@ -1,0 +1,93 @@
+// A decoder turns the records of one log format into AccessEvents.
+//
+// Decoders know nothing of I/O: a source hands them one line at a time (with
+// its position) and they call the sink. A decoder may be stateful per stream
+// (multi-line records such as pgaudit STATEMENT continuations or quoted CSV
+// fields spanning lines), so each input gets its own instance from a factory;
+// `finish()` flushes what is pending at the end of the stream.
+//
+// Malformed input never throws: the decoder reports a named data-quality
+// event ("weird", after Zeek) with a stable reason and carries on.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "detectors/access_event.h"
+
+namespace sevwatch::detectors {
+
+// Stable reason names for rejected input, used as keys in scan summaries.
+namespace weird {
+inline constexpr std::string_view kTruncatedJson = "truncated_json";
+inline constexpr std::string_view kInvalidJson = "invalid_json";
+inline constexpr std::string_view kInvalidUtf8 = "invalid_utf8";
+inline constexpr std::string_view kLineTooLong = "line_too_long";
+inline constexpr std::string_view kNestingTooDeep = "nesting_too_deep";
+inline constexpr std::string_view kNotAnObject = "not_an_object";
+inline constexpr std::string_view kMissingField = "missing_field";
+inline constexpr std::string_view kBadTimestamp = "bad_timestamp";
+inline constexpr std::string_view kBadGrantStatement = "bad_grant_statement";
+inline constexpr std::string_view kUnknownShape = "unknown_shape";
+inline constexpr std::string_view kUnknownFormat = "unknown_format";
+}  // namespace weird
+
+struct Weird {
+  std::string_view reason;  // one of the names in `weird`
+  SourcePos pos;
+  std::string detail;  // human words, e.g. "missing field 'evtTime'"
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void on_event(AccessEvent&& event) = 0;
+  virtual void on_weird(Weird&& weird) = 0;
+};
+
+struct DecoderOptions {
+  std::size_t max_line_bytes = 1 << 20;  // longer records are rejected as line_too_long
+  std::size_t max_depth = 64;  // deeper JSON nesting is rejected as nesting_too_deep
+  int assumed_utc_offset_minutes = 0;  // applied to zone-less timestamps
+};
+
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+  virtual std::string_view name() const = 0;
+  // One physical line, without its newline. `pos` is the line's position.
+  virtual void decode_line(std::string_view line, const SourcePos& pos, EventSink& sink) = 0;
+  // End of stream: emit or reject anything still pending.
+  virtual void finish(EventSink& sink) { (void)sink; }
+};
+
+// What the registry knows about one format.
+struct DecoderInfo {
+  std::string name;
+  std::string description;
+  // How sure the format is that these first lines are its own: 0 (no) .. 100.
+  std::function<int(const std::vector<std::string_view>& first_lines)> sniff;
+  std::function<std::unique_ptr<Decoder>(const DecoderOptions&)> make;
+};
+
+class DecoderRegistry {
+ public:
+  void add(DecoderInfo info);
+  const DecoderInfo* find(std::string_view name) const;
+  // The best-scoring format for these lines, or nullptr when none claims them.
+  const DecoderInfo* detect(const std::vector<std::string_view>& first_lines) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::vector<DecoderInfo> infos_;
+};
+
+// The one place every built-in decoder is listed.
+void register_builtin_decoders(DecoderRegistry& registry);
+
+}  // namespace sevwatch::detectors

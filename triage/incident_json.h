@@ -1,0 +1,18 @@
+// The incident's JSON form: spec/incident.schema.json.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <string>
+
+#include "triage/incident.h"
+
+namespace sevwatch::triage {
+
+// RFC 3339 UTC with milliseconds, e.g. "2026-08-20T10:00:00.000Z".
+std::string format_time(std::int64_t ms);
+
+// `full` adds objects, readers and timeline (incidents show).
+boost::json::object to_json(const Incident& incident, bool full);
+
+}  // namespace sevwatch::triage
