@@ -1,1 +1,53 @@
-int main() { return 0; }
+// sevwatch: the command line. Only dispatch lives here; each subcommand is in
+// its own file of the app library.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "app/demo_command.h"
+#include "app/incidents_command.h"
+#include "app/rules_command.h"
+#include "app/scan_command.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: sevwatch COMMAND [ARGS]
+
+  scan [--context FILE] [--rules DIR]... [--store URL] [--format auto|NAME]
+       [--fail-on-sev N] [--json] PATH...     read audit logs ('-' for stdin) into incidents
+  incidents list [--store URL] [--status STATUS] [--json]
+  incidents show ID [--store URL] [--json]
+  incidents ack ID --by WHO [--note TEXT]
+  incidents resolve ID --by WHO [--note TEXT]
+  rules check [--json] [--context FILE] [--rubric FILE] DIR|FILE...
+  demo [--outsiders] [--dir DIR]                the seed incident, replayed end to end
+
+The store defaults to sqlite:sevwatch.db in the working directory.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::cout << "sevwatch " << SEVWATCH_VERSION << "\n";
+    return 0;
+  }
+  const std::string command = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  try {
+    if (command == "scan") return sevwatch::app::scan_main(rest, std::cout, std::cerr);
+    if (command == "incidents") return sevwatch::app::incidents_main(rest, std::cout, std::cerr);
+    if (command == "rules") return sevwatch::app::rules_main(rest, std::cout, std::cerr);
+    if (command == "demo") return sevwatch::app::demo_main(rest, std::cout, std::cerr);
+  } catch (const std::exception& e) {
+    std::cerr << "sevwatch " << command << ": " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << "sevwatch: unknown command '" << command << "'\n" << kUsage;
+  return 2;
+}

@@ -1,1 +1,282 @@
-// placeholder
+#include "app/scan_command.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <numeric>
+#include <set>
+#include <thread>
+
+#include "app/cli_args.h"
+#include "app/wiring.h"
+#include "detectors/decoder.h"
+#include "detectors/input_reader.h"
+#include "rules/engine.h"
+#include "triage/incident_manager.h"
+
+namespace sevwatch::app {
+namespace {
+
+using detectors::AccessEvent;
+
+constexpr std::size_t kMaxRejectSamples = 10;
+
+// Collects one input's events and rejects.
+struct InputSink : detectors::EventSink {
+  std::vector<AccessEvent> events;
+  std::map<std::string, std::uint64_t> rejected;
+  std::vector<RejectSample> samples;
+
+  void on_event(AccessEvent&& e) override { events.push_back(std::move(e)); }
+  void on_weird(detectors::Weird&& w) override {
+    ++rejected[std::string(w.reason)];
+    if (samples.size() < kMaxRejectSamples) {
+      samples.push_back(RejectSample{fmt::format("{}:{}", w.pos.file, w.pos.line),
+                                     std::string(w.reason), std::move(w.detail)});
+    }
+  }
+};
+
+struct DecodedInput {
+  std::string path;
+  detectors::InputResult result;
+  InputSink sink;
+};
+
+// Files named on the command line; a directory stands for the regular files
+// inside it (not recursive), sorted by name.
+bool expand_paths(const std::vector<std::string>& paths, std::vector<std::string>& out,
+                  std::string& error) {
+  namespace fs = std::filesystem;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (p != "-" && fs::is_directory(p, ec)) {
+      std::vector<std::string> inside;
+      for (const auto& entry : fs::directory_iterator(p, ec)) {
+        if (entry.is_regular_file()) inside.push_back(entry.path().string());
+      }
+      std::sort(inside.begin(), inside.end());
+      out.insert(out.end(), inside.begin(), inside.end());
+    } else if (p == "-" || fs::exists(p, ec)) {
+      out.push_back(p);
+    } else {
+      error = fmt::format("{}: no such file or directory", p);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Counts distinct findings on their way to triage.
+struct CountingSink : rules::FindingSink {
+  rules::FindingSink& next;
+  std::set<std::string> keys;
+  explicit CountingSink(rules::FindingSink& n) : next(n) {}
+  void on_finding(const rules::Finding& f) override {
+    keys.insert(f.group_key);
+    next.on_finding(f);
+  }
+};
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void print_human(const ScanReport& r, std::size_t inputs, std::ostream& out) {
+  const double rate = r.seconds > 0 ? static_cast<double>(r.events) / r.seconds : 0;
+  out << fmt::format("scanned {} input(s): {} events in {:.2f} s ({:.0f} events/s, {:.1f} MB/s)\n",
+                     inputs, r.events, r.seconds, rate,
+                     r.seconds > 0 ? static_cast<double>(r.bytes) / 1e6 / r.seconds : 0.0);
+  for (const auto& [fmt_name, n] : r.by_format)
+    out << fmt::format("  {}: {} events\n", fmt_name, n);
+  std::uint64_t rejected = 0;
+  for (const auto& [reason, n] : r.rejected) rejected += n;
+  out << fmt::format("rejected: {}\n", rejected);
+  for (const auto& [reason, n] : r.rejected) out << fmt::format("  {}: {}\n", reason, n);
+  for (const auto& s : r.reject_samples) {
+    out << fmt::format("  {}: {}: {}\n", s.where, s.reason, s.detail);
+  }
+  out << fmt::format("findings: {}\n", r.findings);
+  out << fmt::format("incidents: {} opened, {} updated\n", r.incidents_opened, r.incidents_updated);
+}
+
+std::string to_json(const ScanReport& r) {
+  boost::json::object o;
+  o["events"] = r.events;
+  boost::json::object rejected;
+  for (const auto& [reason, n] : r.rejected) rejected[reason] = n;
+  o["rejected"] = std::move(rejected);
+  o["findings"] = r.findings;
+  o["incidents_opened"] = r.incidents_opened;
+  o["incidents_updated"] = r.incidents_updated;
+  o["seconds"] = r.seconds;
+  boost::json::object by_format;
+  for (const auto& [name, n] : r.by_format) by_format[name] = n;
+  o["by_format"] = std::move(by_format);
+  return boost::json::serialize(o);
+}
+
+}  // namespace
+
+int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
+             ScanReport* report_out) {
+  const auto started = std::chrono::steady_clock::now();
+  Pipeline pipeline;
+  if (!load_pipeline(options.context_path, options.rule_paths, options.rubric_path, pipeline,
+                     err)) {
+    return 1;
+  }
+  std::string error;
+  auto store = triage::IncidentStore::open(options.store_url, error);
+  if (!store) {
+    err << "sevwatch scan: " << error << "\n";
+    return 1;
+  }
+
+  std::vector<std::string> paths;
+  if (!expand_paths(options.paths, paths, error)) {
+    err << "sevwatch scan: " << error << "\n";
+    return 1;
+  }
+
+  // Decode every input, in parallel across inputs.
+  detectors::DecoderRegistry registry;
+  detectors::register_builtin_decoders(registry);
+  detectors::DecoderOptions decoder_options;
+  decoder_options.max_line_bytes = options.max_line_bytes;
+  std::vector<DecodedInput> inputs(paths.size());
+  for (std::size_t i = 0; i < paths.size(); ++i) inputs[i].path = paths[i];
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < inputs.size(); i = next++) {
+      inputs[i].result = detectors::read_input(inputs[i].path, options.format, registry,
+                                               decoder_options, inputs[i].sink);
+    }
+  };
+  unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
+                                         : std::max(1u, std::thread::hardware_concurrency());
+  threads =
+      std::min<unsigned>(threads, static_cast<unsigned>(std::max<std::size_t>(1, paths.size())));
+  {
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& th : pool) th.join();
+  }
+
+  ScanReport report;
+  for (auto& in : inputs) {
+    if (!in.result.ok) {
+      err << "sevwatch scan: " << in.result.error << "\n";
+      return 1;
+    }
+    report.bytes += in.result.bytes;
+    report.by_format[in.result.format] += in.sink.events.size();
+    report.events += in.sink.events.size();
+    for (const auto& [reason, n] : in.sink.rejected) report.rejected[reason] += n;
+    for (auto& s : in.sink.samples) {
+      if (report.reject_samples.size() < kMaxRejectSamples) report.reject_samples.push_back(s);
+    }
+  }
+
+  // Event time drives everything: process in (time, input name, line) order,
+  // so the result does not depend on the order inputs were named in.
+  struct Ref {
+    std::int64_t time;
+    std::uint32_t input;
+    std::uint32_t index;
+  };
+  std::vector<Ref> order;
+  order.reserve(report.events);
+  std::vector<std::size_t> by_name(inputs.size());
+  std::iota(by_name.begin(), by_name.end(), 0);
+  std::sort(by_name.begin(), by_name.end(),
+            [&](std::size_t a, std::size_t b) { return inputs[a].path < inputs[b].path; });
+  for (std::size_t rank = 0; rank < by_name.size(); ++rank) {
+    const auto& events = inputs[by_name[rank]].sink.events;
+    for (std::size_t j = 0; j < events.size(); ++j) {
+      order.push_back(
+          Ref{events[j].time_ms, static_cast<std::uint32_t>(rank), static_cast<std::uint32_t>(j)});
+    }
+  }
+  std::sort(order.begin(), order.end(), [](const Ref& a, const Ref& b) {
+    if (a.time != b.time) return a.time < b.time;
+    if (a.input != b.input) return a.input < b.input;
+    return a.index < b.index;
+  });
+
+  triage::IncidentManager manager(*store, *pipeline.rubric, wall_ms);
+  CountingSink counting(manager);
+  rules::Engine engine(*pipeline.context, pipeline.rules, counting);
+  try {
+    for (const auto& ref : order) {
+      engine.process(inputs[by_name[ref.input]].sink.events[ref.index]);
+    }
+    engine.finish();
+    manager.flush();
+  } catch (const std::exception& e) {
+    err << "sevwatch scan: " << e.what() << "\n";
+    return 1;
+  }
+
+  report.findings = counting.keys.size();
+  report.incidents_opened = manager.stats().incidents_opened;
+  report.incidents_updated = manager.stats().incidents_updated;
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  if (options.json) {
+    out << to_json(report) << "\n";
+  } else {
+    print_human(report, paths.size(), out);
+  }
+  if (report_out != nullptr) *report_out = report;
+
+  if (options.fail_on_sev) {
+    for (const auto& inc : store->list(std::nullopt)) {
+      if (inc.status != triage::Status::resolved && inc.sev <= *options.fail_on_sev) return 3;
+    }
+  }
+  return 0;
+}
+
+int scan_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  ScanOptions o;
+  ArgParser p("scan", args, err);
+  while (p.more()) {
+    if (p.flag("--context")) {
+      o.context_path = p.value();
+    } else if (p.flag("--rules")) {
+      o.rule_paths.push_back(p.value());
+    } else if (p.flag("--rubric")) {
+      o.rubric_path = p.value();
+    } else if (p.flag("--store")) {
+      o.store_url = p.value();
+    } else if (p.flag("--format")) {
+      o.format = p.value();
+    } else if (p.flag("--fail-on-sev")) {
+      o.fail_on_sev = p.int_value(0, 5);
+    } else if (p.flag("--threads")) {
+      o.threads = p.int_value(1, 256);
+    } else if (p.flag("--json")) {
+      o.json = true;
+    } else {
+      o.paths.push_back(p.positional());
+    }
+  }
+  if (p.failed()) return 2;
+  if (o.paths.empty()) {
+    err << "sevwatch scan: no input (give one or more PATHs, or '-' for stdin)\n";
+    return 2;
+  }
+  return run_scan(o, out, err);
+}
+
+}  // namespace sevwatch::app

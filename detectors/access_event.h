@@ -58,20 +58,23 @@ struct GrantInfo {
   // The grant's target as an object reference: a table, or a container
   // (schema for `ON DATABASE db` in Hive and `ALL TABLES IN SCHEMA s`).
   ObjectRef target;
+  // The object type words as the statement wrote them, upper case: "TABLE",
+  // "DATABASE", "SCHEMA", "ALL TABLES IN SCHEMA", "" when none was written.
+  std::string target_type;
   bool with_grant_option = false;
 };
 
 // Where an event came from: enough to find the line again.
 struct SourcePos {
-  std::string file;  // path, "-" for stdin, or a source name
-  std::uint64_t line = 0;  // 1-based line of the record's start
+  std::string file;          // path, "-" for stdin, or a source name
+  std::uint64_t line = 0;    // 1-based line of the record's start
   std::uint64_t offset = 0;  // byte offset of the record's start
 };
 
 struct AccessEvent {
-  std::int64_t time_ms = 0;  // event time, UTC, milliseconds since the epoch
+  std::int64_t time_ms = 0;        // event time, UTC, milliseconds since the epoch
   bool time_zone_assumed = false;  // the source carried no zone
-  std::string format;  // decoder name, e.g. "ranger_audit", "pgaudit"
+  std::string format;              // decoder name, e.g. "ranger_audit", "pgaudit"
   SourcePos pos;
   std::string event_uid;  // the source's own event id, if any
 

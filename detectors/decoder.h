@@ -35,6 +35,8 @@ inline constexpr std::string_view kBadTimestamp = "bad_timestamp";
 inline constexpr std::string_view kBadGrantStatement = "bad_grant_statement";
 inline constexpr std::string_view kUnknownShape = "unknown_shape";
 inline constexpr std::string_view kUnknownFormat = "unknown_format";
+inline constexpr std::string_view kTruncatedInput =
+    "truncated_input";  // e.g. a cut-off gzip stream
 }  // namespace weird
 
 struct Weird {
@@ -52,8 +54,10 @@ class EventSink {
 
 struct DecoderOptions {
   std::size_t max_line_bytes = 1 << 20;  // longer records are rejected as line_too_long
-  std::size_t max_depth = 64;  // deeper JSON nesting is rejected as nesting_too_deep
-  int assumed_utc_offset_minutes = 0;  // applied to zone-less timestamps
+  std::size_t max_depth = 64;            // deeper JSON nesting is rejected as nesting_too_deep
+  // The zone of zone-less timestamps (Ranger evtTime) as minutes east of UTC:
+  // 120 means the log's wall clock is UTC+2, so 12:00 in the log is 10:00 UTC.
+  int assumed_utc_offset_minutes = 0;
 };
 
 class Decoder {

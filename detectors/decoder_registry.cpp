@@ -1,1 +1,53 @@
-// placeholder: being written
+#include <utility>
+
+#include "detectors/decoder.h"
+#include "detectors/pgaudit_decoder.h"
+#include "detectors/ranger_decoder.h"
+
+namespace sevwatch::detectors {
+
+void DecoderRegistry::add(DecoderInfo info) {
+  for (auto& existing : infos_) {
+    if (existing.name == info.name) {
+      existing = std::move(info);
+      return;
+    }
+  }
+  infos_.push_back(std::move(info));
+}
+
+const DecoderInfo* DecoderRegistry::find(std::string_view name) const {
+  for (const auto& info : infos_) {
+    if (info.name == name) return &info;
+  }
+  return nullptr;
+}
+
+const DecoderInfo* DecoderRegistry::detect(const std::vector<std::string_view>& first_lines) const {
+  const DecoderInfo* best = nullptr;
+  int best_score = 0;
+  for (const auto& info : infos_) {
+    if (!info.sniff) continue;
+    const int score = info.sniff(first_lines);
+    if (score > best_score) {  // ties go to the earlier registration
+      best_score = score;
+      best = &info;
+    }
+  }
+  return best;
+}
+
+std::vector<std::string> DecoderRegistry::names() const {
+  std::vector<std::string> out;
+  out.reserve(infos_.size());
+  for (const auto& info : infos_) out.push_back(info.name);
+  return out;
+}
+
+void register_builtin_decoders(DecoderRegistry& registry) {
+  registry.add(ranger_decoder_info());
+  registry.add(pgaudit_stderr_decoder_info());
+  registry.add(pgaudit_csv_decoder_info());
+}
+
+}  // namespace sevwatch::detectors

@@ -1,1 +1,267 @@
-// placeholder: being written
+#include "detectors/input_reader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sevwatch::detectors {
+namespace {
+
+constexpr std::size_t kChunkBytes = 1 << 20;
+constexpr std::size_t kSniffLines = 20;
+
+struct GzCloser {
+  void operator()(gzFile_s* f) const { gzclose(f); }
+};
+using GzPtr = std::unique_ptr<gzFile_s, GzCloser>;
+
+bool blank(std::string_view s) {
+  return s.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
+std::string known_names(const DecoderRegistry& registry) {
+  std::string out;
+  for (const auto& n : registry.names()) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+// Splits a (possibly gzip-compressed: zlib detects the magic bytes and reads
+// plain files through) stream into lines. A line is handed out as a view into
+// the chunk buffer when it fits in one chunk, else assembled in `carry_`; a
+// line over the cap is measured and skipped, never buffered whole.
+class LineReader {
+ public:
+  enum class Status { line, too_long, end, error };
+
+  LineReader(gzFile gz, std::size_t max_line) : gz_(gz), buf_(kChunkBytes), max_(max_line) {}
+
+  // On `line`: `out` is valid until the next call. On `too_long`: `length`
+  // says how long the skipped line was.
+  Status next(std::string_view& out, std::uint64_t& line_no, std::uint64_t& offset,
+              std::uint64_t& length) {
+    carry_.clear();
+    bool too_long = false;
+    std::uint64_t len = 0;
+    offset = offset_;
+    for (;;) {
+      if (begin_ == end_) {
+        if (eof_) {
+          if (len == 0 && !too_long) return Status::end;
+          return deliver(out, line_no, length, len, too_long, /*newline=*/false, {});
+        }
+        const int n = gzread(gz_, buf_.data(), static_cast<unsigned>(buf_.size()));
+        if (n < 0) {
+          int code = 0;
+          const char* msg = gzerror(gz_, &code);
+          error_ = code == Z_ERRNO ? std::strerror(errno) : msg;
+          return Status::error;
+        }
+        if (n == 0) {
+          eof_ = true;
+          int code = 0;
+          gzerror(gz_, &code);
+          truncated_ = code == Z_BUF_ERROR;
+        }
+        begin_ = 0;
+        end_ = static_cast<std::size_t>(n);
+        continue;
+      }
+      const char* start = buf_.data() + begin_;
+      const auto avail = end_ - begin_;
+      const auto* nl = static_cast<const char*>(std::memchr(start, '\n', avail));
+      const std::size_t seg = nl == nullptr ? avail : static_cast<std::size_t>(nl - start);
+      len += seg;
+      if (!too_long && len > max_ + 1) {  // +1: a trailing '\r' does not count
+        too_long = true;
+        carry_.clear();
+      }
+      std::string_view piece(start, seg);
+      begin_ += seg;
+      if (nl == nullptr) {
+        if (!too_long) carry_.append(piece);
+        continue;
+      }
+      ++begin_;  // the newline
+      return deliver(out, line_no, length, len, too_long, /*newline=*/true, piece);
+    }
+  }
+
+  std::uint64_t lines() const { return lines_; }
+  std::uint64_t bytes() const { return offset_; }
+  bool truncated() const { return truncated_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  Status deliver(std::string_view& out, std::uint64_t& line_no, std::uint64_t& length,
+                 std::uint64_t len, bool too_long, bool newline, std::string_view last_piece) {
+    line_no = ++lines_;
+    offset_ += len + (newline ? 1 : 0);
+    length = len;
+    if (too_long) return Status::too_long;
+    if (carry_.empty()) {
+      out = last_piece;
+    } else {
+      carry_.append(last_piece);
+      out = carry_;
+    }
+    if (!out.empty() && out.back() == '\r') out.remove_suffix(1);
+    if (out.size() > max_) {
+      length = out.size();
+      return Status::too_long;
+    }
+    return Status::line;
+  }
+
+  gzFile gz_;
+  std::vector<char> buf_;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  bool eof_ = false;
+  bool truncated_ = false;
+  std::string carry_;
+  std::size_t max_;
+  std::uint64_t lines_ = 0;
+  std::uint64_t offset_ = 0;
+  std::string error_;
+};
+
+struct HeldLine {
+  std::string text;
+  SourcePos pos;
+  bool too_long = false;
+  std::uint64_t length = 0;
+};
+
+void report_too_long(EventSink& sink, const SourcePos& pos, std::uint64_t length, std::size_t max) {
+  sink.on_weird(
+      Weird{weird::kLineTooLong, pos,
+            "line of " + std::to_string(length) + " bytes (limit " + std::to_string(max) + ")"});
+}
+
+}  // namespace
+
+InputResult read_input(const std::string& path, std::string_view format,
+                       const DecoderRegistry& registry, const DecoderOptions& options,
+                       EventSink& sink) {
+  InputResult result;
+  const DecoderInfo* info = nullptr;
+  if (format != "auto") {
+    info = registry.find(format);
+    if (info == nullptr) {
+      result.error = path + ": unknown format '" + std::string(format) +
+                     "' (known: " + known_names(registry) + ")";
+      return result;
+    }
+  }
+
+  int fd = -1;
+  if (path == "-") {
+    fd = ::dup(STDIN_FILENO);
+  } else {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  if (fd < 0) {
+    result.error = path + ": " + std::strerror(errno);
+    return result;
+  }
+  GzPtr gz(gzdopen(fd, "rb"));
+  if (!gz) {
+    ::close(fd);
+    result.error = path + ": cannot open for reading";
+    return result;
+  }
+  gzbuffer(gz.get(), 1 << 17);
+  LineReader reader(gz.get(), options.max_line_bytes);
+
+  SourcePos pos;
+  pos.file = path;
+  std::string_view line;
+  std::uint64_t length = 0;
+  auto fail_read = [&]() {
+    result.ok = false;
+    result.error = path + ": read error: " + reader.error();
+    result.lines = reader.lines();
+    result.bytes = reader.bytes();
+    return result;
+  };
+
+  std::vector<HeldLine> held;
+  if (info == nullptr) {
+    // Sniff the first non-empty lines, keeping every line read for replay.
+    std::size_t non_empty = 0;
+    while (non_empty < kSniffLines) {
+      const auto st = reader.next(line, pos.line, pos.offset, length);
+      if (st == LineReader::Status::end) break;
+      if (st == LineReader::Status::error) return fail_read();
+      HeldLine h{std::string(st == LineReader::Status::line ? line : std::string_view()), pos,
+                 st == LineReader::Status::too_long, length};
+      if (!h.too_long && !blank(h.text)) ++non_empty;
+      held.push_back(std::move(h));
+    }
+    std::vector<std::string_view> sample;
+    for (const auto& h : held) {
+      if (!h.too_long && !blank(h.text)) sample.push_back(h.text);
+    }
+    if (sample.empty()) {  // nothing to decode: not an error
+      for (const auto& h : held) {
+        if (h.too_long) report_too_long(sink, h.pos, h.length, options.max_line_bytes);
+      }
+      result.ok = true;
+      result.lines = reader.lines();
+      result.bytes = reader.bytes();
+      return result;
+    }
+    info = registry.detect(sample);
+    if (info == nullptr) {
+      result.error = path + ": cannot detect the log format (use --format NAME; known: " +
+                     known_names(registry) + ")";
+      return result;
+    }
+  }
+
+  std::unique_ptr<Decoder> decoder = info->make(options);
+  for (const auto& h : held) {
+    if (h.too_long) {
+      report_too_long(sink, h.pos, h.length, options.max_line_bytes);
+    } else {
+      decoder->decode_line(h.text, h.pos, sink);
+    }
+  }
+  held.clear();
+  for (;;) {
+    const auto st = reader.next(line, pos.line, pos.offset, length);
+    if (st == LineReader::Status::end) break;
+    if (st == LineReader::Status::error) {
+      decoder->finish(sink);
+      return fail_read();
+    }
+    if (st == LineReader::Status::too_long) {
+      report_too_long(sink, pos, length, options.max_line_bytes);
+      continue;
+    }
+    decoder->decode_line(line, pos, sink);
+  }
+  decoder->finish(sink);
+  if (reader.truncated()) {
+    SourcePos end_pos = pos;
+    end_pos.line = reader.lines();
+    end_pos.offset = reader.bytes();
+    sink.on_weird(Weird{weird::kTruncatedInput, end_pos, "compressed stream ends early"});
+  }
+  result.ok = true;
+  result.format = info->name;
+  result.lines = reader.lines();
+  result.bytes = reader.bytes();
+  return result;
+}
+
+}  // namespace sevwatch::detectors

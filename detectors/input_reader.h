@@ -16,7 +16,7 @@ namespace sevwatch::detectors {
 
 struct InputResult {
   bool ok = false;
-  std::string error;  // when !ok: one line, naming the path
+  std::string error;   // when !ok: one line, naming the path
   std::string format;  // the decoder used
   std::uint64_t lines = 0;
   std::uint64_t bytes = 0;

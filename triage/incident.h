@@ -18,7 +18,7 @@ std::optional<Status> parse_status(std::string_view s);
 struct TimelineEntry {
   std::int64_t at_ms = 0;
   std::string kind;  // opened, scope, evidence, escalated, acknowledged, resolved, note, revoke...
-  std::string by;  // "sevwatch" for automatic changes, else the human
+  std::string by;    // "sevwatch" for automatic changes, else the human
   std::string text;
 };
 
@@ -38,13 +38,17 @@ struct Incident {
   std::string rule;
   std::string title;
   std::string dedup_key;
-  std::int64_t opened_at_ms = 0;  // event time of the first evidence
+  std::int64_t opened_at_ms = 0;    // event time of the first evidence
   std::int64_t detected_at_ms = 0;  // wall clock when opened
-  std::int64_t updated_at_ms = 0;  // wall clock of the last change
+  std::int64_t updated_at_ms = 0;   // wall clock of the last change
   std::optional<std::int64_t> contained_at_ms;
   std::optional<std::int64_t> resolved_at_ms;
   std::string sev_reason;
   std::string runbook;
+  // The most severe SEV the rubric has decided so far. Automatic escalation
+  // happens only when a decision beats both this and `sev`, so a human
+  // downgrade is not undone by the evidence it already took into account.
+  int rubric_sev = 5;
 
   // scope
   std::uint64_t objects = 0;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -44,7 +45,13 @@ class IncidentManager : public rules::FindingSink {
 // `error`) when the incident does not exist or the transition is not allowed.
 bool acknowledge(IncidentStore& store, std::int64_t id, const std::string& by,
                  const std::string& note, std::int64_t now_ms, std::string& error);
-bool resolve(IncidentStore& store, std::int64_t id, const std::string& by,
-             const std::string& note, std::int64_t now_ms, std::string& error);
+bool resolve(IncidentStore& store, std::int64_t id, const std::string& by, const std::string& note,
+             std::int64_t now_ms, std::string& error);
+// A human sets the SEV (usually lowering it, which nothing automatic does).
+// `reason` must be non-empty; it becomes sev_reason and goes on the timeline.
+// Later automatic escalation happens only on evidence more severe than what
+// the rubric had already rated.
+bool set_sev(IncidentStore& store, std::int64_t id, int sev, const std::string& by,
+             const std::string& reason, std::int64_t now_ms, std::string& error);
 
 }  // namespace sevwatch::triage

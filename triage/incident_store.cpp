@@ -1,1 +1,37 @@
-// placeholder: being written
+// IncidentStore::open: picks the store implementation from the URL.
+#include "triage/incident_store.h"
+
+#include "triage/sqlite_store.h"
+
+namespace sevwatch::triage {
+
+namespace {
+bool starts_with(const std::string& s, std::string_view prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+}  // namespace
+
+std::unique_ptr<IncidentStore> IncidentStore::open(const std::string& url, std::string& error) {
+  if (starts_with(url, "postgresql://") || starts_with(url, "postgres://")) {
+    error = url + ": PostgreSQL store not built yet";
+    return nullptr;
+  }
+  std::string path = url;
+  if (starts_with(url, "sqlite:")) {
+    path = url.substr(7);
+    // Accept sqlite:///abs/path and sqlite://rel as well as sqlite:PATH.
+    if (starts_with(path, "//")) path = path.substr(2);
+  }
+  if (path.empty()) {
+    error = url + ": no database path";
+    return nullptr;
+  }
+  try {
+    return std::make_unique<SqliteStore>(path);
+  } catch (const StoreError& e) {
+    error = e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace sevwatch::triage

@@ -3,9 +3,11 @@
 // also implement.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,14 @@
 
 namespace sevwatch::triage {
 
+// A store failure (I/O, corruption, constraint); the message is one line that
+// names the store.
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Methods throw StoreError on failure.
 class IncidentStore {
  public:
   virtual ~IncidentStore() = default;
@@ -34,9 +44,12 @@ class IncidentStore {
   // Returns how many objects the incident has afterwards.
   virtual std::uint64_t add_objects(std::int64_t id, const std::vector<std::string>& objects) = 0;
   // Appends entries; an entry equal to an existing one (at, kind, text) is ignored.
-  virtual void add_timeline(std::int64_t id, const std::vector<TimelineEntry>& entries) = 0;
+  // Returns how many entries were new.
+  virtual std::size_t add_timeline(std::int64_t id, const std::vector<TimelineEntry>& entries) = 0;
   // Inserts or replaces reader rows by principal.
   virtual void put_readers(std::int64_t id, const std::vector<Reader>& readers) = 0;
+  // The incident's reader rows, sorted by principal.
+  virtual std::vector<Reader> get_readers(std::int64_t id) = 0;
 
   // Summaries, newest first; `status` filters when set.
   virtual std::vector<Incident> list(std::optional<Status> status) = 0;

@@ -16,20 +16,21 @@
 namespace sevwatch::triage {
 
 struct SevInputs {
-  rules::Level level = rules::Level::low;  // D
+  rules::Level level = rules::Level::low;              // D
   rules::Audience audience = rules::Audience::narrow;  // A
-  rules::Evidence evidence = rules::Evidence::none;  // E
-  std::uint64_t objects = 0;  // V
+  rules::Evidence evidence = rules::Evidence::none;    // E
+  std::uint64_t objects = 0;                           // V
 };
 
 struct SevDecision {
   int sev = 5;
-  std::string reason;  // e.g. "high sensitivity x company audience = SEV 2; 45000 objects: no scale change"
+  std::string
+      reason;  // e.g. "high sensitivity x company audience = SEV 2; 45000 objects: no scale change"
 };
 
 struct Route {
-  std::string who;  // e.g. "security on-call and incident commander"
-  std::string how;  // page | notify | ticket
+  std::string who;                 // e.g. "security on-call and incident commander"
+  std::string how;                 // page | notify | ticket
   std::string pagerduty_severity;  // critical | error | warning | info
 };
 

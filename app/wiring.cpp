@@ -1,0 +1,22 @@
+#include "app/wiring.h"
+
+namespace sevwatch::app {
+
+bool load_pipeline(const std::string& context_path, const std::vector<std::string>& rule_paths,
+                   const std::string& rubric_path, Pipeline& out, std::ostream& err) {
+  rules::Diagnostics diags;
+  out.context = context_path.empty() ? rules::Context::builtin_default()
+                                     : rules::Context::load_file(context_path, diags);
+  if (rule_paths.empty()) {
+    rules::load_shipped_rules(out.rules, diags);
+  } else {
+    for (const auto& p : rule_paths) rules::load_rules_path(p, out.rules, diags);
+  }
+  rules::check_rule_set(out.rules, diags);
+  out.rubric = rubric_path.empty() ? triage::SevRubric::builtin_default()
+                                   : triage::SevRubric::load_file(rubric_path, diags);
+  if (!diags.all().empty()) err << diags.to_text();
+  return !diags.has_errors() && out.context && out.rubric;
+}
+
+}  // namespace sevwatch::app

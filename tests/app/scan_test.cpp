@@ -1,0 +1,201 @@
+// `sevwatch scan` end to end with the real binary: replay, input order,
+// malformed input, exit statuses, and the JSON contract.
+#include <algorithm>
+
+#include "app/demo_generator.h"
+#include "tests/app/cli_runner.h"
+
+using namespace sevwatch::testing;
+namespace json = boost::json;
+
+namespace {
+
+// A small day of the demo warehouse (with outsider reads), written once.
+const sevwatch::app::DemoFiles& small_demo() {
+  static TempDir tmp("scan");
+  static sevwatch::app::DemoFiles files = [] {
+    sevwatch::app::DemoOptions o;
+    o.outsiders = true;
+    o.ordinary_events = 20'000;
+    return sevwatch::app::write_demo(tmp.path() / "demo", o);
+  }();
+  return files;
+}
+
+std::vector<std::string> log_files() {
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(small_demo().logs)) {
+    files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+CliResult scan(const std::string& store, const std::vector<std::string>& inputs,
+               std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"scan",    "--json", "--context", small_demo().context.string(),
+                                   "--store", store};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.insert(args.end(), inputs.begin(), inputs.end());
+  return run_cli(args);
+}
+
+// An incident as `show --json` gives it, without the wall-clock fields.
+json::object stable_show(const std::string& store, std::int64_t id) {
+  const auto r = run_cli({"incidents", "show", std::to_string(id), "--store", store, "--json"});
+  REQUIRE(r.status == 0);
+  auto o = parse_json(r.out).as_object();
+  o.erase("detected_at");
+  o.erase("updated_at");
+  return o;
+}
+
+json::array list(const std::string& store) {
+  const auto r = run_cli({"incidents", "list", "--store", store, "--json"});
+  REQUIRE(r.status == 0);
+  return parse_json(r.out).as_array();
+}
+
+}  // namespace
+
+TEST_CASE("scanning the same input twice opens no second incident", "[scan][replay]") {
+  TempDir tmp("replay");
+  const std::string store = "sqlite:" + (tmp.path() / "s.db").string();
+  const auto first = scan(store, {small_demo().logs.string()});
+  INFO(first.err);
+  REQUIRE(first.status == 0);
+  const auto a = parse_json(first.out).as_object();
+  CHECK(a.at("incidents_opened").as_int64() == 1);
+  const auto before = stable_show(store, 1);
+
+  const auto second = scan(store, {small_demo().logs.string()});
+  REQUIRE(second.status == 0);
+  const auto b = parse_json(second.out).as_object();
+  CHECK(b.at("incidents_opened").as_int64() == 0);
+  CHECK(b.at("events").as_int64() == a.at("events").as_int64());
+  CHECK(list(store).size() == 1);
+  // Nothing doubled: counts, objects, readers and timeline are as before.
+  CHECK(json::serialize(stable_show(store, 1)) == json::serialize(before));
+}
+
+TEST_CASE("scan results do not depend on the order of the input files", "[scan][order]") {
+  TempDir tmp("order");
+  auto files = log_files();
+  REQUIRE(files.size() == 24);
+  const std::string s1 = "sqlite:" + (tmp.path() / "forward.db").string();
+  const std::string s2 = "sqlite:" + (tmp.path() / "shuffled.db").string();
+  REQUIRE(scan(s1, files).status == 0);
+  // Hourly files arriving out of order: reversed, then the outsider hour first.
+  std::reverse(files.begin(), files.end());
+  std::rotate(files.begin(), files.begin() + 12, files.end());
+  REQUIRE(scan(s2, files).status == 0);
+  const auto l1 = list(s1);
+  const auto l2 = list(s2);
+  REQUIRE(l1.size() == l2.size());
+  REQUIRE_FALSE(l1.empty());
+  for (const auto& v : l1) {
+    const auto id = v.as_object().at("id").as_int64();
+    CHECK(json::serialize(stable_show(s1, id)) == json::serialize(stable_show(s2, id)));
+  }
+  const auto inc = stable_show(s1, 1);
+  CHECK(inc.at("sev").as_int64() == 1);
+  CHECK(inc.at("evidence").as_object().at("outsider_reads").as_int64() == 12);
+}
+
+TEST_CASE("malformed lines are counted by reason and never stop the scan", "[scan][malformed]") {
+  TempDir tmp("malformed");
+  // Good lines: the first 200 of the 10:00 file (which hold grants).
+  std::ifstream in(small_demo().logs / "ranger-audit-2026-08-20-10.jsonl");
+  std::vector<std::string> good;
+  std::string line;
+  while (good.size() < 200 && std::getline(in, line)) good.push_back(line);
+  REQUIRE(good.size() == 200);
+
+  std::string text;
+  std::size_t g = 0;
+  auto put_good = [&](int n) {
+    for (int i = 0; i < n; ++i) text += good[g++] + "\n";
+  };
+  put_good(40);
+  text += good[0].substr(0, good[0].size() / 2) + "\n";  // truncated JSON
+  put_good(40);
+  text += "{\"repoType\":3,\"reqUser\":\"\xff\xfe\",\"evtTime\":\"2026-08-20 10:00:00.000\"}\n";
+  put_good(40);
+  text += "{\"reqData\":\"" + std::string(2 * 1024 * 1024, 'x') + "\"}\n";  // a 2 MB line
+  put_good(40);
+  text += std::string(5000, '[') + std::string(5000, ']') + "\n";  // 5,000-deep nesting
+  text += "null\n";
+  put_good(40);
+  const auto path = tmp.path() / "mixed.jsonl";
+  write_file(path, text);
+
+  const std::string store = "sqlite:" + (tmp.path() / "s.db").string();
+  const auto r = scan(store, {path.string()}, {"--format", "ranger_audit"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto o = parse_json(r.out).as_object();
+  CHECK(o.at("events").as_int64() == 200);
+  const auto& rejected = o.at("rejected").as_object();
+  std::int64_t total = 0;
+  for (const auto& kv : rejected) total += kv.value().as_int64();
+  CHECK(total == 5);
+  CHECK(rejected.at("truncated_json").as_int64() == 1);
+  CHECK(rejected.at("invalid_utf8").as_int64() == 1);
+  CHECK(rejected.at("line_too_long").as_int64() == 1);
+  CHECK(rejected.at("nesting_too_deep").as_int64() == 1);
+  CHECK(rejected.at("not_an_object").as_int64() == 1);
+  CHECK(o.at("by_format").as_object().at("ranger_audit").as_int64() == 200);
+}
+
+TEST_CASE("the human summary names where each rejected line is", "[scan][malformed]") {
+  TempDir tmp("human");
+  const auto path = tmp.path() / "bad.jsonl";
+  write_file(path, "{\"repoType\":3,\"evtTime\":\"2026-08-20 10:00:00.000\"\nnull\n");
+  const auto r = run_cli({"scan", "--format", "ranger_audit", "--store",
+                          "sqlite:" + (tmp.path() / "s.db").string(), path.string()});
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find(path.string() + ":1") != std::string::npos);
+  CHECK(r.out.find(path.string() + ":2") != std::string::npos);
+}
+
+TEST_CASE("scan reads standard input", "[scan]") {
+  TempDir tmp("stdin");
+  const std::string store = "sqlite:" + (tmp.path() / "s.db").string();
+  const auto r =
+      run_cli({"scan", "--json", "--context", small_demo().context.string(), "--store", store, "-"},
+              (small_demo().logs / "ranger-audit-2026-08-20-10.jsonl").string());
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(parse_json(r.out).as_object().at("incidents_opened").as_int64() == 1);
+}
+
+TEST_CASE("--fail-on-sev exits 3 when a severe enough incident is open", "[scan][cli]") {
+  TempDir tmp("fail");
+  const std::string store = "sqlite:" + (tmp.path() / "s.db").string();
+  const auto hour10 = (small_demo().logs / "ranger-audit-2026-08-20-10.jsonl").string();
+  CHECK(scan(store, {hour10}, {"--fail-on-sev", "1"}).status == 0);  // SEV 2 only
+  CHECK(scan(store, {hour10}, {"--fail-on-sev", "2"}).status == 3);
+  CHECK(run_cli({"incidents", "resolve", "1", "--by", "tester", "--store", store}).status == 0);
+  CHECK(scan(store, {hour10}, {"--fail-on-sev", "2"}).status == 0);
+}
+
+TEST_CASE("usage and runtime errors have their exit statuses", "[cli]") {
+  TempDir tmp("cli");
+  const std::string store = "sqlite:" + (tmp.path() / "s.db").string();
+  CHECK(run_cli({"scan"}).status == 2);
+  CHECK(run_cli({"scan", "--fail-on-sev", "9", "x"}).status == 2);
+  CHECK(run_cli({"nonsense"}).status == 2);
+  CHECK(run_cli({"incidents", "show", "abc", "--store", store}).status == 2);
+  CHECK(run_cli({"incidents", "ack", "1", "--store", store}).status == 2);  // no --by
+  const auto missing = run_cli({"scan", "--store", store, "/no/such/file"});
+  CHECK(missing.status == 1);
+  CHECK(missing.err.find("/no/such/file") != std::string::npos);
+  const auto none = run_cli({"incidents", "show", "42", "--store", store});
+  CHECK(none.status == 1);
+  const auto bad_ctx_path = tmp.path() / "ctx.yaml";
+  write_file(bad_ctx_path, "sensitivity:\n  x: extreme\n");
+  const auto bad_ctx = run_cli({"scan", "--context", bad_ctx_path.string(), "--store", store,
+                                (small_demo().logs / "ranger-audit-2026-08-20-00.jsonl").string()});
+  CHECK(bad_ctx.status == 1);
+  CHECK(bad_ctx.err.find(bad_ctx_path.string() + ":2:") != std::string::npos);
+}

@@ -1,0 +1,137 @@
+// Bad input never stops decoding: each bad record is counted under its reason
+// and every good record around it is still decoded.
+#include <string>
+
+#include "detectors/decoder.h"
+#include "detectors/input_reader.h"
+#include "detectors/ranger_decoder.h"
+#include "tests/detectors/event_render.h"
+#include "tests/test_support.h"
+
+using namespace sevwatch::detectors;
+using sevwatch::detectors::testing::CollectingSink;
+
+namespace {
+
+std::string good(int i) {
+  return R"({"repoType":3,"repo":"prod_hive","reqUser":"u)" + std::to_string(i) +
+         R"(","evtTime":"2026-08-20 09:00:00.000","access":"SELECT","resource":"db/t","result":1,"id":"good-)" +
+         std::to_string(i) + R"("})";
+}
+
+std::string repeat(std::string_view s, std::size_t n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (std::size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("malformed Ranger lines are counted by reason, good lines survive", "[malformed]") {
+  std::string text;
+  int good_lines = 0;
+  auto add_good = [&] { text += good(good_lines++) + "\n"; };
+  add_good();
+  text += R"({"repoType":3,"repo":"prod_hive","reqUser":"x","evtTi)"
+          "\n";  // truncated
+  add_good();
+  text +=
+      "{\"reqUser\":\"bad\xff\xfe\",\"evtTime\":\"2026-08-20 "
+      "09:00:00.000\",\"access\":\"SELECT\"}\n";
+  add_good();
+  text += "{\"reqUser\":\"" + std::string(2 * 1024 * 1024, 'x') + "\"}\n";  // 2 MiB line
+  add_good();
+  text += repeat("[", 5000) + "\n";  // deep and unclosed
+  add_good();
+  text += repeat("{\"a\":", 5000) + "1" + repeat("}", 5000) + "\n";  // deep and complete
+  add_good();
+  text += repeat("[", 5000) + repeat("]", 5000) + "\n";
+  add_good();
+  text += "null\n[]\n42\n";
+  add_good();
+  text += "   \n\n";  // blank lines: silently skipped
+  add_good();
+  text +=
+      R"({"repoType":3,"reqUser":"x","evtTime":"2026-08-20 09:00:00.000","access":"SELECT"} trailing)"
+      "\n";
+  add_good();
+  text += R"({"reqUser":"x","evtTime":"2026-08-20 09:00:00.000","access":"SELECT" "oops":1})"
+          "\n";
+  add_good();
+  // Truncated right after a complete value, and inside an ignored array.
+  text += R"({"repoType":3,"reqUser":"x","evtTime":"2026-08-20 09:00:00.000","access":"SELECT")"
+          "\n";
+  add_good();
+  text +=
+      R"({"repoType":3,"reqUser":"x","evtTime":"2026-08-20 09:00:00.000","access":"SELECT","tags":["a",)"
+      "\n";
+  add_good();
+  text +=
+      R"({"repoType":3,"reqUser":"x","evtTime":"2026-08-20 09:00:00.000","access":"SELECT","tags":{"a":[)"
+      "\n";
+  add_good();
+
+  sevwatch::testing::TempDir dir("malformed");
+  const auto path = dir.path() / "mixed.jsonl";
+  sevwatch::testing::write_file(path, text);
+
+  DecoderRegistry registry;
+  register_builtin_decoders(registry);
+  CollectingSink sink;
+  const InputResult r = read_input(path.string(), "auto", registry, DecoderOptions{}, sink);
+  INFO(r.error);
+  REQUIRE(r.ok);
+  CHECK(r.format == "ranger_audit");
+  CHECK(r.bytes == text.size());
+  REQUIRE(sink.events.size() == static_cast<std::size_t>(good_lines));
+  for (int i = 0; i < good_lines; ++i) {
+    CHECK(sink.events[static_cast<std::size_t>(i)].event_uid == "good-" + std::to_string(i));
+  }
+  CHECK(sink.count(weird::kTruncatedJson) == 4);
+  CHECK(sink.count(weird::kInvalidUtf8) == 1);
+  CHECK(sink.count(weird::kLineTooLong) == 1);
+  CHECK(sink.count(weird::kNestingTooDeep) == 3);
+  CHECK(sink.count(weird::kNotAnObject) == 3);
+  CHECK(sink.count(weird::kInvalidJson) == 2);
+  CHECK(sink.weirds.size() == 14);
+  // The 2 MiB line is reported at its own position.
+  for (const auto& w : sink.weirds) {
+    if (w.reason == weird::kLineTooLong) CHECK(w.pos.line == 6);
+  }
+}
+
+TEST_CASE("the small malformed fixture", "[malformed]") {
+  DecoderRegistry registry;
+  register_builtin_decoders(registry);
+  CollectingSink sink;
+  const auto path = sevwatch::testing::fixture("malformed/ranger_small.jsonl");
+  const InputResult r = read_input(path.string(), "ranger_audit", registry, DecoderOptions{}, sink);
+  REQUIRE(r.ok);
+  REQUIRE(sink.events.size() == 3);
+  CHECK(sink.events[0].principal == "ok1");
+  CHECK(sink.events[2].principal == "ok3");
+  CHECK(sink.count(weird::kTruncatedJson) == 1);
+  CHECK(sink.count(weird::kNotAnObject) == 4);  // null, [], 42, "just a string"
+  CHECK(sink.count(weird::kInvalidJson) == 4);  // hello world, trailing, bad escape, missing value
+  CHECK(sink.count(weird::kInvalidUtf8) == 1);
+}
+
+TEST_CASE("the decoder itself enforces the record cap and depth limit", "[malformed]") {
+  DecoderOptions opts;
+  opts.max_line_bytes = 100;
+  opts.max_depth = 3;
+  auto dec = make_ranger_decoder(opts);
+  CollectingSink sink;
+  SourcePos pos{"x", 1, 0};
+  dec->decode_line(std::string(200, ' ') + "{}" + std::string(200, ' '), pos, sink);  // trimmed
+  dec->decode_line("{\"a\":\"" + std::string(200, 'x') + "\"}", pos, sink);
+  dec->decode_line(R"({"a":{"b":{"c":1}}})", pos, sink);
+  dec->decode_line(R"({"a":{"b":{"c":{"d":1}}}})", pos, sink);
+  dec->decode_line(R"({"s":"[[[[[[[[[[{{{{{{{"})", pos, sink);  // brackets inside strings
+  dec->decode_line(R"({"s":"\"[[[[[[[[\\"})", pos, sink);
+  CHECK(sink.count(weird::kLineTooLong) == 1);
+  CHECK(sink.count(weird::kNestingTooDeep) == 1);
+  CHECK(sink.count(weird::kMissingField) == 4);  // {}, the 3-deep one, two string ones
+  CHECK(sink.events.empty());
+}

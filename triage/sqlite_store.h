@@ -1,0 +1,60 @@
+// The SQLite incident store: one file, WAL, synchronous=FULL, foreign keys,
+// a versioned schema migrated at open, cached prepared statements.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "triage/incident_store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace sevwatch::triage {
+
+class SqliteStore final : public IncidentStore {
+ public:
+  // Opens or creates the database at `path` and applies pending migrations.
+  // Throws StoreError.
+  explicit SqliteStore(const std::string& path);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  void begin() override;
+  void commit() override;
+  void rollback() override;
+
+  std::optional<Incident> find_by_dedup_key(const std::string& key) override;
+  void insert(Incident& incident) override;
+  void update(const Incident& incident) override;
+  std::uint64_t add_objects(std::int64_t id, const std::vector<std::string>& objects) override;
+  std::size_t add_timeline(std::int64_t id, const std::vector<TimelineEntry>& entries) override;
+  void put_readers(std::int64_t id, const std::vector<Reader>& readers) override;
+  std::vector<Reader> get_readers(std::int64_t id) override;
+  std::vector<Incident> list(std::optional<Status> status) override;
+  std::optional<Incident> get(std::int64_t id, bool full) override;
+  int schema_version() override;
+
+  // The latest schema version this build knows.
+  static int latest_schema_version();
+  // PRAGMA journal_mode, e.g. "wal" (for checks and tests).
+  std::string journal_mode();
+  const std::string& name() const { return name_; }
+
+ private:
+  class Stmt;
+  Stmt prepare(const char* sql);
+  void exec(const char* sql);
+  [[noreturn]] void fail(const std::string& what) const;
+  void migrate();
+  bool in_transaction() const;
+  Incident read_summary(Stmt& s);
+
+  std::string name_;  // "sqlite:PATH", used in error messages
+  sqlite3* db_ = nullptr;
+  struct Cache;
+  std::unique_ptr<Cache> cache_;
+};
+
+}  // namespace sevwatch::triage
