@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <numeric>
@@ -28,7 +29,7 @@ constexpr std::size_t kMaxRejectSamples = 10;
 
 // Collects one input's events and rejects.
 struct InputSink : detectors::EventSink {
-  std::vector<AccessEvent> events;
+  std::deque<AccessEvent> events;  // a deque: growing never moves the events
   std::map<std::string, std::uint64_t> rejected;
   std::vector<RejectSample> samples;
 
@@ -120,6 +121,9 @@ std::string to_json(const ScanReport& r) {
   boost::json::object by_format;
   for (const auto& [name, n] : r.by_format) by_format[name] = n;
   o["by_format"] = std::move(by_format);
+  boost::json::object phases;
+  for (const auto& [name, secs] : r.phase_seconds) phases[name] = secs;
+  o["phase_seconds"] = std::move(phases);
   return boost::json::serialize(o);
 }
 
@@ -128,6 +132,13 @@ std::string to_json(const ScanReport& r) {
 int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
              ScanReport* report_out) {
   const auto started = std::chrono::steady_clock::now();
+  auto mark = started;
+  std::map<std::string, double> phases;
+  auto lap = [&](const char* phase) {
+    const auto now = std::chrono::steady_clock::now();
+    phases[phase] += std::chrono::duration<double>(now - mark).count();
+    mark = now;
+  };
   Pipeline pipeline;
   if (!load_pipeline(options.context_path, options.rule_paths, options.rubric_path, pipeline,
                      err)) {
@@ -139,6 +150,8 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
     err << "sevwatch scan: " << error << "\n";
     return 1;
   }
+
+  lap("load");
 
   std::vector<std::string> paths;
   if (!expand_paths(options.paths, paths, error)) {
@@ -170,6 +183,8 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
     worker();
     for (auto& th : pool) th.join();
   }
+
+  lap("decode");
 
   ScanReport report;
   for (auto& in : inputs) {
@@ -212,6 +227,8 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
     return a.index < b.index;
   });
 
+  lap("order");
+
   triage::IncidentManager manager(*store, *pipeline.rubric, wall_ms);
   CountingSink counting(manager);
   rules::Engine engine(*pipeline.context, pipeline.rules, counting);
@@ -220,7 +237,9 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
       engine.process(inputs[by_name[ref.input]].sink.events[ref.index]);
     }
     engine.finish();
+    lap("rules");
     manager.flush();
+    lap("store");
   } catch (const std::exception& e) {
     err << "sevwatch scan: " << e.what() << "\n";
     return 1;
@@ -231,6 +250,7 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
   report.incidents_updated = manager.stats().incidents_updated;
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  report.phase_seconds = phases;
 
   if (options.json) {
     out << to_json(report) << "\n";

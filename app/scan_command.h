@@ -39,6 +39,9 @@ struct ScanReport {
   std::uint64_t incidents_opened = 0;
   std::uint64_t incidents_updated = 0;
   double seconds = 0;
+  // Where the time went: load (context, rules, store), decode, order, rules
+  // (engine), store (incident writes).
+  std::map<std::string, double> phase_seconds;
   std::uint64_t bytes = 0;
 };
 
