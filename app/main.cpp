@@ -14,7 +14,9 @@ namespace {
 constexpr const char* kUsage = R"(usage: sevwatch COMMAND [ARGS]
 
   scan [--context FILE] [--rules DIR]... [--store URL] [--format auto|NAME]
-       [--fail-on-sev N] [--json] PATH...     read audit logs ('-' for stdin) into incidents
+       [--fail-on-sev N] [--json] [--catalog NAME] [--mapping FILE]
+       [--utc-offset-minutes N] [--max-line-bytes N] [--threads N]
+       PATH...                                 read audit logs ('-' for stdin) into incidents
   incidents list [--store URL] [--status STATUS] [--json]
   incidents show ID [--store URL] [--json]
   incidents ack ID --by WHO [--note TEXT]

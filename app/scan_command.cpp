@@ -6,7 +6,6 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
-#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <numeric>
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "app/cli_args.h"
+#include "app/event_spool.h"
 #include "app/wiring.h"
 #include "detectors/decoder.h"
 #include "detectors/input_reader.h"
@@ -29,11 +29,12 @@ constexpr std::size_t kMaxRejectSamples = 10;
 
 // Collects one input's events and rejects.
 struct InputSink : detectors::EventSink {
-  std::deque<AccessEvent> events;  // a deque: growing never moves the events
+  EventSpool events;
+  std::vector<std::pair<std::int64_t, EventSpool::Ref>> index;  // event time, record
   std::map<std::string, std::uint64_t> rejected;
   std::vector<RejectSample> samples;
 
-  void on_event(AccessEvent&& e) override { events.push_back(std::move(e)); }
+  void on_event(AccessEvent&& e) override { index.emplace_back(e.time_ms, events.append(e)); }
   void on_weird(detectors::Weird&& w) override {
     ++rejected[std::string(w.reason)];
     if (samples.size() < kMaxRejectSamples) {
@@ -164,8 +165,14 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
   detectors::register_builtin_decoders(registry);
   detectors::DecoderOptions decoder_options;
   decoder_options.max_line_bytes = options.max_line_bytes;
+  decoder_options.catalog = options.catalog;
+  decoder_options.mapping_file = options.mapping_file;
+  decoder_options.assumed_utc_offset_minutes = options.utc_offset_minutes;
   std::vector<DecodedInput> inputs(paths.size());
-  for (std::size_t i = 0; i < paths.size(); ++i) inputs[i].path = paths[i];
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    inputs[i].path = paths[i];
+    inputs[i].sink.events.set_file(paths[i]);
+  }
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < inputs.size(); i = next++) {
@@ -205,8 +212,8 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
   // so the result does not depend on the order inputs were named in.
   struct Ref {
     std::int64_t time;
-    std::uint32_t input;
-    std::uint32_t index;
+    std::uint32_t input;  // rank of the input's name
+    EventSpool::Ref record;
   };
   std::vector<Ref> order;
   order.reserve(report.events);
@@ -215,26 +222,26 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
   std::sort(by_name.begin(), by_name.end(),
             [&](std::size_t a, std::size_t b) { return inputs[a].path < inputs[b].path; });
   for (std::size_t rank = 0; rank < by_name.size(); ++rank) {
-    const auto& events = inputs[by_name[rank]].sink.events;
-    for (std::size_t j = 0; j < events.size(); ++j) {
-      order.push_back(
-          Ref{events[j].time_ms, static_cast<std::uint32_t>(rank), static_cast<std::uint32_t>(j)});
+    for (const auto& [time, record] : inputs[by_name[rank]].sink.index) {
+      order.push_back(Ref{time, static_cast<std::uint32_t>(rank), record});
     }
+    std::vector<std::pair<std::int64_t, EventSpool::Ref>>().swap(inputs[by_name[rank]].sink.index);
   }
-  std::sort(order.begin(), order.end(), [](const Ref& a, const Ref& b) {
+  // Stable: events of one input keep their order within the same millisecond.
+  std::stable_sort(order.begin(), order.end(), [](const Ref& a, const Ref& b) {
     if (a.time != b.time) return a.time < b.time;
-    if (a.input != b.input) return a.input < b.input;
-    return a.index < b.index;
+    return a.input < b.input;
   });
-
   lap("order");
 
   triage::IncidentManager manager(*store, *pipeline.rubric, wall_ms);
   CountingSink counting(manager);
   rules::Engine engine(*pipeline.context, pipeline.rules, counting);
   try {
+    AccessEvent event;  // reused: its strings keep their storage
     for (const auto& ref : order) {
-      engine.process(inputs[by_name[ref.input]].sink.events[ref.index]);
+      inputs[by_name[ref.input]].sink.events.read(ref.record, event);
+      engine.process(event);
     }
     engine.finish();
     lap("rules");
@@ -283,6 +290,15 @@ int scan_main(const std::vector<std::string>& args, std::ostream& out, std::ostr
       o.format = p.value();
     } else if (p.flag("--fail-on-sev")) {
       o.fail_on_sev = p.int_value(0, 5);
+    } else if (p.flag("--catalog")) {
+      o.catalog = p.value();
+    } else if (p.flag("--mapping")) {
+      o.mapping_file = p.value();
+      if (o.format == "auto") o.format = "json_mapped";
+    } else if (p.flag("--utc-offset-minutes")) {
+      o.utc_offset_minutes = p.int_value(-14 * 60, 14 * 60);
+    } else if (p.flag("--max-line-bytes")) {
+      o.max_line_bytes = static_cast<std::size_t>(p.int_value(1024, 1 << 30));
     } else if (p.flag("--threads")) {
       o.threads = p.int_value(1, 256);
     } else if (p.flag("--json")) {

@@ -58,6 +58,12 @@ struct DecoderOptions {
   // The zone of zone-less timestamps (Ranger evtTime) as minutes east of UTC:
   // 120 means the log's wall clock is UTC+2, so 12:00 in the log is 10:00 UTC.
   int assumed_utc_offset_minutes = 0;
+  // The catalog part of object names for sources whose log names none (Hive
+  // metastore and HiveServer2 logs; set it to the Ranger service name to line
+  // them up with Ranger events). Empty: the format's default ("hive").
+  std::string catalog;
+  // json_mapped: the YAML file mapping JSON fields to AccessEvent fields.
+  std::string mapping_file;
 };
 
 class Decoder {

@@ -1,8 +1,16 @@
 #include <utility>
 
+#include "detectors/bigquery_decoder.h"
+#include "detectors/cloudtrail_decoder.h"
+#include "detectors/databricks_decoder.h"
 #include "detectors/decoder.h"
+#include "detectors/hive_hms_decoder.h"
+#include "detectors/hive_hs2_decoder.h"
+#include "detectors/json_mapped_decoder.h"
 #include "detectors/pgaudit_decoder.h"
+#include "detectors/ranger_admin_decoder.h"
 #include "detectors/ranger_decoder.h"
+#include "detectors/snowflake_decoder.h"
 
 namespace sevwatch::detectors {
 
@@ -48,6 +56,14 @@ void register_builtin_decoders(DecoderRegistry& registry) {
   registry.add(ranger_decoder_info());
   registry.add(pgaudit_stderr_decoder_info());
   registry.add(pgaudit_csv_decoder_info());
+  registry.add(ranger_admin_decoder_info());
+  registry.add(hive_hms_decoder_info());
+  registry.add(hive_hs2_decoder_info());
+  registry.add(cloudtrail_decoder_info());
+  registry.add(bigquery_decoder_info());
+  registry.add(snowflake_decoder_info());
+  registry.add(databricks_decoder_info());
+  registry.add(json_mapped_decoder_info());
 }
 
 }  // namespace sevwatch::detectors

@@ -47,7 +47,7 @@ ExposureState::ExposureState(const Context& context) : context_(context) {
 }
 
 std::uint32_t ExposureState::container(std::string_view name) {
-  auto it = container_ids_.find(std::string(name));
+  auto it = container_ids_.find(name);
   if (it != container_ids_.end()) return it->second;
   const auto index = static_cast<std::uint32_t>(containers_.size());
   containers_.push_back(Container{std::string(name), {}, {}});
@@ -56,7 +56,7 @@ std::uint32_t ExposureState::container(std::string_view name) {
 }
 
 ObjectId ExposureState::intern(std::string_view name) {
-  auto it = ids_.find(std::string(name));
+  auto it = ids_.find(name);
   if (it != ids_.end()) return it->second;
   const auto id = static_cast<ObjectId>(objects_.size());
   ObjectEntry entry{std::string(name), &context_.classify(name), kNone, kNone, {}};
@@ -73,7 +73,7 @@ ObjectId ExposureState::intern(std::string_view name) {
 }
 
 std::optional<ObjectId> ExposureState::find(std::string_view name) const {
-  auto it = ids_.find(std::string(name));
+  auto it = ids_.find(name);
   if (it == ids_.end()) return std::nullopt;
   return it->second;
 }

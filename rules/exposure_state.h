@@ -23,6 +23,15 @@ namespace sevwatch::rules {
 
 using ObjectId = std::uint32_t;
 
+// Lets string-keyed maps be searched with a string_view, without building a
+// std::string per lookup (this runs for every event).
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
 // One grant that currently holds.
 struct ActiveGrant {
   std::uint32_t id = 0;  // unique per state, in order of arrival
@@ -91,9 +100,9 @@ class ExposureState {
 
   const Context& context_;
   std::vector<ObjectEntry> objects_;
-  std::unordered_map<std::string, ObjectId> ids_;
+  std::unordered_map<std::string, ObjectId, StringHash, std::equal_to<>> ids_;
   std::vector<Container> containers_;
-  std::unordered_map<std::string, std::uint32_t> container_ids_;
+  std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> container_ids_;
   std::unordered_map<std::uint32_t, ActiveGrant> grants_;
   std::uint32_t next_grant_id_ = 1;
 };

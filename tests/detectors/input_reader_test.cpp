@@ -153,7 +153,8 @@ TEST_CASE("read_input: refusals name the path and the known formats", "[input]")
   CHECK_FALSE(r.ok);
   CHECK(r.error == junk.string() +
                        ": cannot detect the log format (use --format NAME; known: ranger_audit, "
-                       "pgaudit, pgaudit_csv)");
+                       "pgaudit, pgaudit_csv, ranger_admin, hive_hms, hive_hs2, aws_cloudtrail, "
+                       "gcp_bigquery, snowflake, databricks_uc, json_mapped)");
   CHECK(sink.events.empty());
 
   r = read_input(junk.string(), "cloudtrail", registry, DecoderOptions{}, sink);
@@ -203,7 +204,10 @@ TEST_CASE("read_input: '-' reads stdin", "[input]") {
 
 TEST_CASE("registry: names, find, detect", "[input]") {
   const auto registry = builtin();
-  CHECK(registry.names() == std::vector<std::string>{"ranger_audit", "pgaudit", "pgaudit_csv"});
+  CHECK(registry.names() == std::vector<std::string>{"ranger_audit", "pgaudit", "pgaudit_csv",
+                                                     "ranger_admin", "hive_hms", "hive_hs2",
+                                                     "aws_cloudtrail", "gcp_bigquery", "snowflake",
+                                                     "databricks_uc", "json_mapped"});
   CHECK(registry.find("pgaudit") != nullptr);
   CHECK(registry.find("nope") == nullptr);
   CHECK(registry.detect({}) == nullptr);
