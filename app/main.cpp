@@ -6,7 +6,9 @@
 
 #include "app/demo_command.h"
 #include "app/incidents_command.h"
+#include "app/notify_command.h"
 #include "app/rules_command.h"
+#include "app/run_command.h"
 #include "app/scan_command.h"
 
 namespace {
@@ -17,12 +19,17 @@ constexpr const char* kUsage = R"(usage: sevwatch COMMAND [ARGS]
        [--fail-on-sev N] [--json] [--catalog NAME] [--mapping FILE]
        [--utc-offset-minutes N] [--max-line-bytes N] [--threads N]
        PATH...                                 read audit logs ('-' for stdin) into incidents
+  run --config FILE                             the daemon: follow sources live into incidents
   incidents list [--store URL] [--status STATUS] [--json]
   incidents show ID [--store URL] [--json]
   incidents ack ID --by WHO [--note TEXT]
   incidents resolve ID --by WHO [--note TEXT]
   rules check [--json] [--context FILE] [--rubric FILE] DIR|FILE...
   demo [--outsiders] [--dir DIR]                the seed incident, replayed end to end
+  notify run|send-pending --routes FILE [--store URL] [--until-idle] [--lease D] [--poll D]
+  notify list [--store URL] [--incident ID] [--state STATE] [--json]
+  silence add --by WHO --comment TEXT --for D [--rule GLOB] [--sev N|A-B] [--object GLOB]
+  silence list [--all] [--json] | silence expire ID --by WHO
 
 The store defaults to sqlite:sevwatch.db in the working directory.
 )";
@@ -45,7 +52,10 @@ int main(int argc, char** argv) {
     if (command == "scan") return sevwatch::app::scan_main(rest, std::cout, std::cerr);
     if (command == "incidents") return sevwatch::app::incidents_main(rest, std::cout, std::cerr);
     if (command == "rules") return sevwatch::app::rules_main(rest, std::cout, std::cerr);
+    if (command == "run") return sevwatch::app::run_main(rest, std::cout, std::cerr);
     if (command == "demo") return sevwatch::app::demo_main(rest, std::cout, std::cerr);
+    if (command == "notify") return sevwatch::app::notify_main(rest, std::cout, std::cerr);
+    if (command == "silence") return sevwatch::app::silence_main(rest, std::cout, std::cerr);
   } catch (const std::exception& e) {
     std::cerr << "sevwatch " << command << ": " << e.what() << "\n";
     return 1;

@@ -1,5 +1,6 @@
 // `sevwatch rules check`: validate rule files (and a context or rubric file),
 // reporting every problem as FILE:LINE:COL with a stable code.
+// `sevwatch rules test`: run the tests written in rule files.
 #pragma once
 
 #include <ostream>

@@ -1,45 +1,66 @@
 #include "rules/condition.h"
 
 #include <fmt/format.h>
+#include <re2/re2.h>
+#include <re2/set.h>
 
 #include <algorithm>
 #include <cctype>
-#include <optional>
-#include <utility>
+#include <charconv>
+
+#include "rules/condition_parser.h"
+#include "rules/glob.h"
 
 namespace sevwatch::rules {
 namespace {
 
-constexpr int kMaxDepth = 64;
+using ast::Op;
 
-struct FieldName {
-  std::string_view name;
-  Field field;
-};
-constexpr FieldName kFields[] = {
-    {"action", Field::action},
-    {"result", Field::result},
-    {"principal", Field::principal},
-    {"object", Field::object},
-    {"format", Field::format},
-    {"operation", Field::operation},
-    {"client_ip", Field::client_ip},
-    {"grantee", Field::grantee},
-    {"object.sensitivity", Field::object_sensitivity},
-    {"object.level", Field::object_level},
-    {"object.exposed", Field::object_exposed},
-    {"exposure.audience", Field::exposure_audience},
-    {"principal.outsider", Field::principal_outsider},
-    {"principal.external", Field::principal_external},
-};
+void lower_into(std::string_view in, std::string& out) {
+  out.assign(in);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
 
-// --- compiled form -------------------------------------------------------
+std::string lowered(std::string_view in) {
+  std::string out;
+  lower_into(in, out);
+  return out;
+}
+
+std::vector<std::string_view>& scratch_values() {
+  thread_local std::vector<std::string_view> v;
+  return v;
+}
+
+std::optional<double> number_of(std::string_view s) {
+  double d = 0;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
+  return d;
+}
+
+void indent(std::string& out, int depth) {
+  out.append(static_cast<std::size_t>(depth) * 2, ' ');
+}
 
 class AndNode : public Condition {
  public:
   std::vector<std::unique_ptr<Condition>> kids;
   bool eval(const FieldSource& s) const override {
-    return std::all_of(kids.begin(), kids.end(), [&](const auto& k) { return k->eval(s); });
+    for (const auto& k : kids) {
+      if (!k->eval(s)) return false;
+    }
+    return true;
+  }
+  bool explain(const FieldSource& s, std::string& out, int depth) const override {
+    const auto at = out.size();
+    bool all = true;
+    for (const auto& k : kids) all = k->explain(s, out, depth + 1) && all;
+    std::string line;
+    indent(line, depth);
+    line += fmt::format("{} and ({} parts)\n", all ? "true " : "false", kids.size());
+    out.insert(at, line);
+    return all;
   }
 };
 
@@ -47,7 +68,20 @@ class OrNode : public Condition {
  public:
   std::vector<std::unique_ptr<Condition>> kids;
   bool eval(const FieldSource& s) const override {
-    return std::any_of(kids.begin(), kids.end(), [&](const auto& k) { return k->eval(s); });
+    for (const auto& k : kids) {
+      if (k->eval(s)) return true;
+    }
+    return false;
+  }
+  bool explain(const FieldSource& s, std::string& out, int depth) const override {
+    const auto at = out.size();
+    bool any = false;
+    for (const auto& k : kids) any = k->explain(s, out, depth + 1) || any;
+    std::string line;
+    indent(line, depth);
+    line += fmt::format("{} or ({} parts)\n", any ? "true " : "false", kids.size());
+    out.insert(at, line);
+    return any;
   }
 };
 
@@ -55,274 +89,239 @@ class NotNode : public Condition {
  public:
   std::unique_ptr<Condition> kid;
   bool eval(const FieldSource& s) const override { return !kid->eval(s); }
+  bool explain(const FieldSource& s, std::string& out, int depth) const override {
+    const auto at = out.size();
+    const bool r = !kid->explain(s, out, depth + 1);
+    std::string line;
+    indent(line, depth);
+    line += fmt::format("{} not\n", r ? "true " : "false");
+    out.insert(at, line);
+    return r;
+  }
 };
 
-// field = v, field in (v...), field != v, field exists. A multi-valued field
-// matches `=`/`in` when any value does; `!=` holds when no value equals.
 class CheckNode : public Condition {
  public:
-  enum class Op { eq, ne, in, exists };
   Field field = Field::action;
   Op op = Op::eq;
-  std::vector<std::string> values;
+  bool ordered_level = false;
+  std::string text;                  // the check as written (normalized)
+  std::vector<std::string> strings;  // eq/ne/in (sorted), string ops (lowered for i-ops)
+  std::vector<Glob> globs;
+  std::unique_ptr<RE2> re;
+  std::unique_ptr<RE2::Set> re_set;
+  std::vector<Cidr> cidrs;
+  double number = 0;
+
   bool eval(const FieldSource& s) const override {
-    thread_local std::vector<std::string_view> got;
+    auto& got = scratch_values();
     got.clear();
     s.values(field, got);
-    if (op == Op::exists) return !got.empty();
-    bool any = false;
-    for (auto g : got) {
-      for (const auto& v : values) {
-        if (g == v) {
-          any = true;
-          break;
-        }
-      }
-      if (any) break;
-    }
-    return op == Op::ne ? !any : any;
-  }
-};
-
-// --- lexer and parser ----------------------------------------------------
-
-enum class Tok { ident, string, number, lparen, rparen, comma, eq, ne, end, bad };
-
-struct Token {
-  Tok kind = Tok::end;
-  std::string text;
-  std::size_t pos = 0;
-};
-
-class Parser {
- public:
-  Parser(std::string_view text, const SourceLoc& loc, Diagnostics& diags)
-      : text_(text), loc_(loc), diags_(diags) {
-    next();
+    return decide(got);
   }
 
-  std::unique_ptr<Condition> parse() {
-    auto e = parse_or(0);
-    if (!failed_ && tok_.kind != Tok::end) fail(tok_.pos, "unexpected '" + tok_.text + "'");
-    return failed_ ? nullptr : std::move(e);
+  bool explain(const FieldSource& s, std::string& out, int depth) const override {
+    std::vector<std::string_view> got;
+    s.values(field, got);
+    const bool r = decide(got);
+    indent(out, depth);
+    std::string seen;
+    for (auto g : got) seen += (seen.empty() ? "" : ", ") + std::string(g);
+    out += fmt::format("{} {}   [{}: {}]\n", r ? "true " : "false", text, field_info(field).name,
+                       got.empty() ? "(absent)" : seen);
+    return r;
   }
 
  private:
-  SourceLoc where(std::size_t pos) const {
-    SourceLoc l = loc_;
-    for (std::size_t i = 0; i < pos && i < text_.size(); ++i) {
-      if (text_[i] == '\n') {
-        ++l.line;
-        l.col = 1;
-      } else {
-        ++l.col;
+  bool decide(const std::vector<std::string_view>& got) const {
+    if (op == Op::exists) return !got.empty();
+    if (op == Op::ne) {
+      for (auto g : got) {
+        if (g == strings[0]) return false;
       }
+      return true;
     }
-    return l;
+    for (auto g : got) {
+      if (match_one(g)) return true;
+    }
+    return false;
   }
 
-  void fail(std::size_t pos, std::string msg) {
-    if (failed_) return;
-    failed_ = true;
-    diags_.error("E_CONDITION", where(pos), std::move(msg));
-  }
-
-  static bool keyword(const Token& t, std::string_view kw) {
-    if (t.kind != Tok::ident || t.text.size() != kw.size()) return false;
-    for (std::size_t i = 0; i < kw.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(t.text[i])) != kw[i]) return false;
-    }
-    return true;
-  }
-
-  void next() {
-    while (i_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[i_]))) ++i_;
-    tok_ = Token{Tok::end, "", i_};
-    if (i_ >= text_.size()) return;
-    const char c = text_[i_];
-    auto single = [&](Tok k) {
-      tok_ = Token{k, std::string(1, c), i_};
-      ++i_;
-    };
-    if (c == '(') return single(Tok::lparen);
-    if (c == ')') return single(Tok::rparen);
-    if (c == ',') return single(Tok::comma);
-    if (c == '=') return single(Tok::eq);
-    if (c == '!' && i_ + 1 < text_.size() && text_[i_ + 1] == '=') {
-      tok_ = Token{Tok::ne, "!=", i_};
-      i_ += 2;
-      return;
-    }
-    if (c == '"' || c == '\'') {
-      const std::size_t start = i_++;
-      std::string s;
-      while (i_ < text_.size() && text_[i_] != c) {
-        if (text_[i_] == '\\' && i_ + 1 < text_.size()) ++i_;
-        s += text_[i_++];
-      }
-      if (i_ >= text_.size()) {
-        tok_ = Token{Tok::bad, "unterminated string", start};
-        return;
-      }
-      ++i_;
-      tok_ = Token{Tok::string, std::move(s), start};
-      return;
-    }
-    auto word = [](char ch) {
-      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.' ||
-             ch == '*' || ch == ':' || ch == '/' || ch == '@';
-    };
-    if (word(c)) {
-      const std::size_t start = i_;
-      while (i_ < text_.size() && word(text_[i_])) ++i_;
-      const std::string w(text_.substr(start, i_ - start));
-      const bool digits = std::all_of(w.begin(), w.end(), [](char ch) {
-        return std::isdigit(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-';
-      });
-      tok_ = Token{digits ? Tok::number : Tok::ident, w, start};
-      return;
-    }
-    tok_ = Token{Tok::bad, std::string(1, c), i_};
-  }
-
-  std::unique_ptr<Condition> parse_or(int depth) {
-    auto first = parse_and(depth);
-    if (!keyword(tok_, "or")) return first;
-    auto node = std::make_unique<OrNode>();
-    node->kids.push_back(std::move(first));
-    while (!failed_ && keyword(tok_, "or")) {
-      next();
-      node->kids.push_back(parse_and(depth));
-    }
-    return node;
-  }
-
-  std::unique_ptr<Condition> parse_and(int depth) {
-    auto first = parse_not(depth);
-    if (!keyword(tok_, "and")) return first;
-    auto node = std::make_unique<AndNode>();
-    node->kids.push_back(std::move(first));
-    while (!failed_ && keyword(tok_, "and")) {
-      next();
-      node->kids.push_back(parse_not(depth));
-    }
-    return node;
-  }
-
-  std::unique_ptr<Condition> parse_not(int depth) {
-    if (depth > kMaxDepth) {
-      fail(tok_.pos, fmt::format("condition nested deeper than {} levels", kMaxDepth));
-      return nullptr;
-    }
-    if (keyword(tok_, "not")) {
-      next();
-      auto node = std::make_unique<NotNode>();
-      node->kid = parse_not(depth + 1);
-      return node;
-    }
-    if (tok_.kind == Tok::lparen) {
-      next();
-      auto inner = parse_or(depth + 1);
-      if (tok_.kind != Tok::rparen) {
-        fail(tok_.pos, "expected ')'");
-        return nullptr;
-      }
-      next();
-      return inner;
-    }
-    return parse_check();
-  }
-
-  std::optional<std::string> parse_value() {
-    if (tok_.kind == Tok::ident || tok_.kind == Tok::string || tok_.kind == Tok::number) {
-      std::string v = tok_.text;
-      next();
-      return v;
-    }
-    fail(tok_.pos, tok_.kind == Tok::end ? "expected a value, found the end of the condition"
-                                         : "expected a value, found '" + tok_.text + "'");
-    return std::nullopt;
-  }
-
-  std::unique_ptr<Condition> parse_check() {
-    if (tok_.kind != Tok::ident) {
-      fail(tok_.pos, tok_.kind == Tok::end ? "expected a field, found the end of the condition"
-                                           : "expected a field, found '" + tok_.text + "'");
-      return nullptr;
-    }
-    auto node = std::make_unique<CheckNode>();
-    const auto it = std::find_if(std::begin(kFields), std::end(kFields),
-                                 [&](const FieldName& f) { return f.name == tok_.text; });
-    if (it == std::end(kFields)) {
-      std::string known;
-      for (const auto& f : kFields) known += (known.empty() ? "" : ", ") + std::string(f.name);
-      diags_.error("E_UNKNOWN_FIELD", where(tok_.pos),
-                   fmt::format("unknown field '{}' (known: {})", tok_.text, known));
-      failed_ = true;
-      return nullptr;
-    }
-    node->field = it->field;
-    next();
-    if (tok_.kind == Tok::eq || tok_.kind == Tok::ne) {
-      node->op = tok_.kind == Tok::eq ? CheckNode::Op::eq : CheckNode::Op::ne;
-      next();
-      auto v = parse_value();
-      if (!v) return nullptr;
-      node->values.push_back(std::move(*v));
-      return node;
-    }
-    if (keyword(tok_, "exists")) {
-      node->op = CheckNode::Op::exists;
-      next();
-      return node;
-    }
-    if (keyword(tok_, "in")) {
-      node->op = CheckNode::Op::in;
-      next();
-      if (tok_.kind != Tok::lparen) {
-        fail(tok_.pos, "expected '(' after 'in'");
-        return nullptr;
-      }
-      next();
-      for (;;) {
-        auto v = parse_value();
-        if (!v) return nullptr;
-        node->values.push_back(std::move(*v));
-        if (tok_.kind == Tok::comma) {
-          next();
-          continue;
+  bool match_one(std::string_view v) const {
+    thread_local std::string low;
+    switch (op) {
+      case Op::eq:
+        return v == strings[0];
+      case Op::in:
+        if (strings.size() <= 8)
+          return std::find(strings.begin(), strings.end(), v) != strings.end();
+        return std::binary_search(strings.begin(), strings.end(), v,
+                                  [](std::string_view a, std::string_view b) { return a < b; });
+      case Op::lt:
+      case Op::le:
+      case Op::gt:
+      case Op::ge: {
+        std::optional<double> x;
+        if (ordered_level) {
+          if (auto r = level_rank(v)) x = *r;
+        } else {
+          x = number_of(v);
         }
-        if (tok_.kind == Tok::rparen) {
-          next();
-          return node;
-        }
-        fail(tok_.pos, "expected ',' or ')' in list");
-        return nullptr;
+        if (!x) return false;
+        return op == Op::lt   ? *x < number
+               : op == Op::le ? *x <= number
+               : op == Op::gt ? *x > number
+                              : *x >= number;
       }
+      case Op::contains:
+        for (const auto& s : strings) {
+          if (v.find(s) != std::string_view::npos) return true;
+        }
+        return false;
+      case Op::startswith:
+        for (const auto& s : strings) {
+          if (v.starts_with(s)) return true;
+        }
+        return false;
+      case Op::endswith:
+        for (const auto& s : strings) {
+          if (v.ends_with(s)) return true;
+        }
+        return false;
+      case Op::icontains:
+      case Op::istartswith:
+      case Op::iendswith: {
+        lower_into(v, low);
+        const std::string_view lv = low;
+        for (const auto& s : strings) {
+          if (op == Op::icontains     ? lv.find(s) != std::string_view::npos
+              : op == Op::istartswith ? lv.starts_with(s)
+                                      : lv.ends_with(s)) {
+            return true;
+          }
+        }
+        return false;
+      }
+      case Op::glob:
+        for (const auto& g : globs) {
+          if (g.matches(v)) return true;
+        }
+        return false;
+      case Op::iglob:
+        lower_into(v, low);
+        for (const auto& g : globs) {
+          if (g.matches(low)) return true;
+        }
+        return false;
+      case Op::regex:
+        if (re_set) {
+          thread_local std::vector<int> hits;
+          hits.clear();
+          return re_set->Match(re2::StringPiece(v.data(), v.size()), &hits);
+        }
+        return RE2::PartialMatch(re2::StringPiece(v.data(), v.size()), *re);
+      case Op::cidr:
+        for (const auto& c : cidrs) {
+          if (cidr_contains(c, v)) return true;
+        }
+        return false;
+      case Op::ne:
+      case Op::exists:
+        break;
     }
-    fail(tok_.pos, "expected '=', '!=', 'in' or 'exists' after the field");
-    return nullptr;
+    return false;
   }
-
-  std::string_view text_;
-  SourceLoc loc_;
-  Diagnostics& diags_;
-  std::size_t i_ = 0;
-  Token tok_;
-  bool failed_ = false;
 };
+
+std::unique_ptr<Condition> compile_check(const ast::Expr& e) {
+  auto node = std::make_unique<CheckNode>();
+  const FieldInfo* f = find_field(e.field);
+  node->field = f->field;
+  node->op = e.op;
+  node->text = ast::render(e);
+  node->ordered_level = f->type == FieldType::level;
+  const bool insensitive = e.op == Op::icontains || e.op == Op::istartswith ||
+                           e.op == Op::iendswith || e.op == Op::iglob;
+  for (const auto& v : e.values) {
+    switch (e.op) {
+      case Op::lt:
+      case Op::le:
+      case Op::gt:
+      case Op::ge:
+        if (node->ordered_level) {
+          node->number = level_rank(v.text).value_or(0);
+        } else {
+          node->number = number_of(v.text).value_or(0);
+        }
+        break;
+      case Op::glob:
+      case Op::iglob:
+        node->globs.push_back(*Glob::compile(insensitive ? lowered(v.text) : v.text));
+        break;
+      case Op::cidr:
+        node->cidrs.push_back(*parse_cidr(v.text));
+        break;
+      default:
+        node->strings.push_back(insensitive ? lowered(v.text) : v.text);
+    }
+  }
+  if (e.op == Op::in) std::sort(node->strings.begin(), node->strings.end());
+  if (e.op == Op::regex) {
+    RE2::Options opt;
+    opt.set_log_errors(false);
+    if (node->strings.size() == 1) {
+      node->re = std::make_unique<RE2>(node->strings[0], opt);
+    } else {
+      node->re_set = std::make_unique<RE2::Set>(opt, RE2::UNANCHORED);
+      for (const auto& s : node->strings) node->re_set->Add(s, nullptr);
+      node->re_set->Compile();
+    }
+  }
+  return node;
+}
 
 }  // namespace
 
+std::unique_ptr<Condition> compile_ast(const ast::Expr& e) {
+  switch (e.kind) {
+    case ast::Expr::Kind::and_: {
+      auto n = std::make_unique<AndNode>();
+      for (const auto& k : e.kids) n->kids.push_back(compile_ast(*k));
+      return n;
+    }
+    case ast::Expr::Kind::or_: {
+      auto n = std::make_unique<OrNode>();
+      for (const auto& k : e.kids) n->kids.push_back(compile_ast(*k));
+      return n;
+    }
+    case ast::Expr::Kind::not_: {
+      auto n = std::make_unique<NotNode>();
+      n->kid = compile_ast(*e.kids.at(0));
+      return n;
+    }
+    case ast::Expr::Kind::check:
+      return compile_check(e);
+    case ast::Expr::Kind::ref:
+      break;
+  }
+  return nullptr;
+}
+
 std::unique_ptr<Condition> compile_condition(std::string_view text, const SourceLoc& loc,
-                                             Diagnostics& diags) {
-  Parser p(text, loc, diags);
-  return p.parse();
+                                             Diagnostics& diags, const Definitions* defs,
+                                             ActionMask* actions) {
+  auto expr = parse_condition(text, loc, diags);
+  if (!expr) return nullptr;
+  static const Definitions kNone;
+  if (!resolve_names(expr, defs ? *defs : kNone, diags)) return nullptr;
+  if (!type_check(*expr, diags)) return nullptr;
+  if (actions != nullptr) *actions = possible_actions(*expr);
+  return compile_ast(*expr);
 }
 
 std::vector<std::string> condition_field_names() {
   std::vector<std::string> out;
-  for (const auto& f : kFields) out.emplace_back(f.name);
+  for (const auto& f : field_catalog()) out.emplace_back(f.name);
   return out;
 }
 

@@ -1,53 +1,32 @@
-// Rule conditions: a small expression language over the normalized event and
-// the exposure-aware fields the engine derives.
+// Rule conditions: the compiled matcher, the last stage of
 //
-// Grammar (EBNF):
+//   text --parse--> AST --resolve names, type check--> AST --compile--> Condition
 //
-//   Expr      ::= OrExpr
-//   OrExpr    ::= AndExpr { "or" AndExpr }
-//   AndExpr   ::= NotExpr { "and" NotExpr }
-//   NotExpr   ::= "not" NotExpr | Primary
-//   Primary   ::= "(" Expr ")" | Check
-//   Check     ::= Field ( CmpOp Value
-//                       | "in" "(" Value { "," Value } ")"
-//                       | "exists" )
-//   CmpOp     ::= "=" | "!="
-//   Field     ::= Ident { "." Ident }
-//   Value     ::= Ident | String | Number
-//   Ident     ::= letter { letter | digit | "_" | "-" }
-//   String    ::= '"' { char } '"' | "'" { char } "'"
+// (condition_parser.h has the grammar, condition_passes.h the passes,
+// condition_fields.h the fields.) The compiled form is a tree of nodes whose
+// checks hold their values pre-processed: lower-cased for the i-operators,
+// globs and CIDRs parsed, regexes compiled once (RE2, linear time; several
+// regexes on one field become one RE2::Set).
 //
-// Keywords are case-insensitive; comparisons are exact. Nesting is capped
-// (kMaxDepth) so a hostile rule cannot exhaust the stack.
+// Semantics: a multi-valued field (grantee, principal.group, grant.privilege)
+// matches when any of its values does; `!=` holds when no value equals; a
+// field absent from the event matches nothing but `!=` and `not`. `regex`
+// searches (unanchored; write ^...$ to anchor). Ordering on object.level
+// reads "more sensitive is greater": `object.level >= high` is high or
+// critical.
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "rules/condition_ast.h"
+#include "rules/condition_fields.h"
+#include "rules/condition_passes.h"
 #include "rules/diagnostic.h"
 
 namespace sevwatch::rules {
-
-// The fields a condition may name.
-enum class Field : std::uint8_t {
-  action,
-  result,
-  principal,
-  object,
-  format,
-  operation,
-  client_ip,
-  grantee,             // any grantee of a grant/revoke
-  object_sensitivity,  // the object's class from the context
-  object_level,        // critical | high | medium | low | public
-  object_exposed,      // "true" when the object is exposed beyond its audience now
-  exposure_audience,   // the broadest audience class of the object now
-  principal_outsider,  // "true" when the principal is outside the object's audience
-  principal_external,  // "true" when the principal is outside the organization
-};
 
 // What a condition is evaluated against: gives each field's values.
 class FieldSource {
@@ -62,13 +41,21 @@ class Condition {
  public:
   virtual ~Condition() = default;
   virtual bool eval(const FieldSource& source) const = 0;
+  // Evaluates every node (no short cut) and appends one line per node to
+  // `out`, indented by depth: whether it held and, for checks, the values seen.
+  virtual bool explain(const FieldSource& source, std::string& out, int depth) const = 0;
 };
 
-// Parses and compiles `text`. `loc` is where the text starts in its file;
-// errors are reported at the offending token's line and column. Returns
-// nullptr on error.
+// Compiles a resolved, type-checked AST.
+std::unique_ptr<Condition> compile_ast(const ast::Expr& e);
+
+// Parse, resolve against `defs` (may be null: no lists or macros), type
+// check and compile. `loc` is where the text starts in its file; errors are
+// reported at the offending token. Returns nullptr on error. `actions`, when
+// given, receives the actions the condition can match.
 std::unique_ptr<Condition> compile_condition(std::string_view text, const SourceLoc& loc,
-                                             Diagnostics& diags);
+                                             Diagnostics& diags, const Definitions* defs = nullptr,
+                                             ActionMask* actions = nullptr);
 
 // The names of all fields, for documentation and error messages.
 std::vector<std::string> condition_field_names();

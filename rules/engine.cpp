@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "detectors/event_time.h"
+#include "rules/event_fields.h"
 
 namespace sevwatch::rules {
 namespace {
@@ -100,69 +101,47 @@ struct Engine::Group {
   bool closed = false;  // the rollout's summary note was written
 };
 
-// The condition fields of one event, derived lazily from the context and the
-// exposure state.
-struct Engine::EventFields : FieldSource {
-  const AccessEvent& e;
-  const Engine& engine;
-  std::optional<ObjectId> object;
-  mutable std::string buf;
-
-  EventFields(const AccessEvent& ev, const Engine& en, std::optional<ObjectId> obj)
-      : e(ev), engine(en), object(obj) {}
-
-  void values(Field f, std::vector<std::string_view>& out) const override {
-    auto add = [&](std::string_view v) {
-      if (!v.empty()) out.push_back(v);
-    };
-    switch (f) {
-      case Field::action:
-        return add(detectors::to_string(e.action));
-      case Field::result:
-        return add(detectors::to_string(e.result));
-      case Field::principal:
-        return add(e.principal);
-      case Field::object:
-        return add(e.object.name);
-      case Field::format:
-        return add(e.format);
-      case Field::operation:
-        return add(e.operation);
-      case Field::client_ip:
-        return add(e.client_ip);
-      case Field::grantee:
-        for (const auto& g : e.grant.grantees) add(g.name);
-        return;
-      default:
-        break;
+Engine::Engine(const Context& context, const RuleSet& rules, FindingSink& sink)
+    : context_(context), rules_(rules), sink_(sink), exposure_(context) {
+  by_action_.resize(kActionCount);
+  suppressed_.resize(rules_.rules.size());
+  for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
+    const Rule& r = rules_.rules[i];
+    suppressed_[i].assign(r.exceptions.size(), 0);
+    if (!r.enabled) continue;
+    auto s = make_stateful_rule(r);
+    if (!s) continue;
+    ActionMask mask = r.actions;
+    if (r.kind == RuleKind::sequence) {
+      ActionMask steps;
+      for (const auto& st : r.sequence.steps) steps |= st.actions;
+      mask &= steps;
+      if (r.sequence.absent) advancing_.push_back(s.get());
     }
-    if (!object) return;
-    const auto& info = engine.exposure_.info(*object);
-    const auto exp = engine.exposure_.exposure(*object);
-    switch (f) {
-      case Field::object_sensitivity:
-        return add(info.sensitivity);
-      case Field::object_level:
-        return add(to_string(info.level));
-      case Field::object_exposed:
-        return add(exp ? "true" : "false");
-      case Field::exposure_audience:
-        if (exp) add(to_string(exp->audience));
-        return;
-      case Field::principal_outsider:
-        return add(engine.context_.is_intended_reader(e.principal, e.principal_groups, info)
-                       ? "false"
-                       : "true");
-      case Field::principal_external:
-        return add(engine.context_.is_external(e.principal) ? "true" : "false");
-      default:
-        return;
+    for (std::size_t a = 0; a < kActionCount; ++a) {
+      if (mask.test(a)) by_action_[a].push_back(static_cast<std::uint32_t>(stateful_.size()));
+    }
+    stateful_.push_back(std::move(s));
+    stateful_rule_.push_back(i);
+  }
+}
+
+bool Engine::passes(std::size_t rule_index, const FieldSource& fields, std::int64_t time_ms) {
+  const Rule& r = rules_.rules[rule_index];
+  if (!r.enabled) return false;
+  if (!r.condition_text.empty() && !r.condition) return false;  // not compiled
+  if (r.condition && !r.condition->eval(fields)) return false;
+  for (std::size_t i = 0; i < r.exceptions.size(); ++i) {
+    const auto& ex = r.exceptions[i];
+    if (ex.expires_ms != 0 && time_ms >= ex.expires_ms) continue;
+    if (ex.matcher && ex.matcher->eval(fields)) {
+      ++suppressed_[rule_index][i];
+      ++stats_.suppressed;
+      return false;
     }
   }
-};
-
-Engine::Engine(const Context& context, const RuleSet& rules, FindingSink& sink)
-    : context_(context), rules_(rules), sink_(sink), exposure_(context) {}
+  return true;
+}
 
 Engine::~Engine() = default;
 
@@ -186,23 +165,35 @@ void Engine::process(const AccessEvent& event) {
     ++stats_.grants;
     const auto changes = exposure_.apply(event);
     if (!changes.empty()) {
-      EventFields fields(event, *this, object);
+      EventFields fields(event, context_, exposure_, object);
       for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
         const Rule& r = rules_.rules[i];
         if (r.kind != RuleKind::exposure) continue;
-        if (r.condition && !r.condition->eval(fields)) continue;
+        if (!passes(i, fields, event.time_ms)) continue;
         on_exposure_changes(r, i, event, changes);
       }
     }
   } else if (object && exposure_.exposure(*object)) {
     ++stats_.exposed_reads;
-    EventFields fields(event, *this, object);
-    for (const auto& r : rules_.rules) {
+    EventFields fields(event, context_, exposure_, object);
+    for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
+      const Rule& r = rules_.rules[i];
       if (r.kind != RuleKind::exposure_evidence) continue;
-      if (r.condition && !r.condition->eval(fields)) continue;
+      if (!passes(i, fields, event.time_ms)) continue;
       on_read(r, event, *object);
     }
   }
+
+  const auto action = static_cast<std::size_t>(event.action);
+  if (action < by_action_.size() && !by_action_[action].empty()) {
+    EventFields fields(event, context_, exposure_, object);
+    for (auto si : by_action_[action]) {
+      if (!passes(stateful_rule_[si], fields, event.time_ms)) continue;
+      stateful_[si]->on_event(fields, event.time_ms);
+    }
+  }
+  for (auto* s : advancing_) s->advance(event.time_ms);
+  for (auto& s : stateful_) s->report(sink_, false);
 
   for (auto index : urgent_) {
     Group& g = *groups_[index];
@@ -451,6 +442,91 @@ void Engine::flush() {
   for (auto& g : groups_) {
     if (g->dirty) report(*g);
   }
+  for (auto& s : stateful_) s->report(sink_, true);
+}
+
+std::vector<ExceptionStat> Engine::exception_stats() const {
+  std::vector<ExceptionStat> out;
+  for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
+    const Rule& r = rules_.rules[i];
+    for (std::size_t j = 0; j < r.exceptions.size(); ++j) {
+      const auto& ex = r.exceptions[j];
+      out.push_back(ExceptionStat{r.id, ex.name, ex.owner, ex.expires, suppressed_[i][j]});
+    }
+  }
+  return out;
+}
+
+std::vector<StatefulStats> Engine::stateful_stats() const {
+  std::vector<StatefulStats> out;
+  for (const auto& s : stateful_) out.push_back(s->stats());
+  return out;
+}
+
+std::string Engine::serialize_baselines() const {
+  std::string out = "sevwatch-baselines 1\n";
+  for (const auto& s : stateful_) {
+    if (s->rule().kind != RuleKind::first_seen) continue;
+    out += "rule " + s->rule().id + "\n";
+    s->serialize(out);
+    out += "end\n";
+  }
+  return out;
+}
+
+bool Engine::load_baselines(std::string_view text) {
+  constexpr std::string_view kHeader = "sevwatch-baselines 1\n";
+  if (text.substr(0, kHeader.size()) != kHeader) return false;
+  std::size_t pos = kHeader.size();
+  while (pos < text.size()) {
+    const auto eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) return false;
+    const auto line = text.substr(pos, eol - pos);
+    if (line.rfind("rule ", 0) != 0) return false;
+    const auto id = line.substr(5);
+    const auto end = text.find("\nend\n", eol);
+    if (end == std::string_view::npos) return false;
+    const auto body = text.substr(eol + 1, end + 1 - (eol + 1));
+    for (auto& s : stateful_) {
+      if (s->rule().id == id && !s->deserialize(body)) return false;
+    }
+    pos = end + 5;
+  }
+  return true;
+}
+
+std::string Engine::explain(const Rule& rule, const AccessEvent& event) {
+  std::optional<ObjectId> object;
+  if (!event.object.name.empty()) object = exposure_.intern(event.object.name);
+  EventFields fields(event, context_, exposure_, object);
+  std::string out;
+  const auto say = [&](const std::string& label, const Condition& c) {
+    std::string lines;
+    const bool r = c.explain(fields, lines, 2);
+    out += fmt::format("  {} {}\n{}", label, r ? "holds" : "does not hold", lines);
+    return r;
+  };
+  if (!rule.enabled) out += "  rule is disabled\n";
+  bool match = true;
+  if (rule.condition) {
+    match = say("condition", *rule.condition);
+  } else {
+    out += "  no condition: every event\n";
+  }
+  for (std::size_t i = 0; i < rule.sequence.steps.size(); ++i) {
+    const auto& st = rule.sequence.steps[i];
+    if (st.condition) say(fmt::format("step {} ({})", i + 1, st.name), *st.condition);
+  }
+  for (const auto& ex : rule.exceptions) {
+    if (!ex.matcher) continue;
+    const bool expired = ex.expires_ms != 0 && event.time_ms >= ex.expires_ms;
+    if (say(fmt::format("exception '{}'{}", ex.name, expired ? " (expired)" : ""), *ex.matcher) &&
+        !expired) {
+      match = false;
+    }
+  }
+  out += fmt::format("  => the event {} rule '{}'\n", match ? "passes" : "does not pass", rule.id);
+  return out;
 }
 
 void Engine::finish() {

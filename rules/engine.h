@@ -23,6 +23,7 @@
 #include "rules/exposure_state.h"
 #include "rules/finding.h"
 #include "rules/rule_file.h"
+#include "rules/stateful_rules.h"
 
 namespace sevwatch::rules {
 
@@ -31,6 +32,16 @@ struct EngineStats {
   std::uint64_t grants = 0;         // grant and revoke events applied
   std::uint64_t exposed_reads = 0;  // reads of objects while exposed
   std::uint64_t findings_reported = 0;
+  std::uint64_t suppressed = 0;  // rule matches an exception suppressed
+};
+
+// What one exception suppressed so far.
+struct ExceptionStat {
+  std::string rule_id;
+  std::string name;
+  std::string owner;
+  std::string expires;
+  std::uint64_t suppressed = 0;
 };
 
 class Engine {
@@ -48,11 +59,24 @@ class Engine {
   void finish();
 
   const EngineStats& stats() const { return stats_; }
+  std::vector<ExceptionStat> exception_stats() const;
+  std::vector<StatefulStats> stateful_stats() const;
+
+  // The first_seen baselines, as text the app can store and give back to
+  // load_baselines() after a restart (sections per rule id; unknown rules
+  // are skipped). Returns false when the text is malformed.
+  std::string serialize_baselines() const;
+  bool load_baselines(std::string_view text);
+
+  // Why `rule`'s condition (and exceptions) match `event` or not, one line
+  // per sub-condition, against the engine's current state.
+  std::string explain(const Rule& rule, const detectors::AccessEvent& event);
   const ExposureState& exposure() const { return exposure_; }
 
  private:
   struct Group;
-  struct EventFields;
+  // The rule's condition holds and none of its (unexpired) exceptions does.
+  bool passes(std::size_t rule_index, const FieldSource& fields, std::int64_t time_ms);
   void on_exposure_changes(const Rule& rule, std::size_t rule_index,
                            const detectors::AccessEvent& event,
                            const std::vector<ObjectChange>& changes);
@@ -75,6 +99,12 @@ class Engine {
   // (grant id, rule index) -> group
   std::unordered_map<std::uint64_t, std::size_t> grant_group_;
   std::vector<std::size_t> urgent_;
+  // Stateful rules (aggregate, sequence, first_seen), indexed by action.
+  std::vector<std::unique_ptr<StatefulRule>> stateful_;
+  std::vector<std::size_t> stateful_rule_;  // stateful_[i] is rules_.rules[stateful_rule_[i]]
+  std::vector<std::vector<std::uint32_t>> by_action_;
+  std::vector<StatefulRule*> advancing_;
+  std::vector<std::vector<std::uint64_t>> suppressed_;  // [rule][exception]
 };
 
 }  // namespace sevwatch::rules

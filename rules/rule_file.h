@@ -1,83 +1,76 @@
-// Rule files: YAML documents whose top level is a list of rules. The reader
-// validates every key, compiles conditions, and collects all problems as
-// FILE:LINE:COL diagnostics with stable codes. See docs/rules.md.
+// Rule files: YAML documents whose top level is a list of items. The reader
+// validates every key and collects all problems as FILE:LINE:COL diagnostics
+// with stable codes. See docs/rules.md for the format.
 //
+//   - list: broad_grantees                    # named values, usable in `in (...)`
+//     items: [public, PUBLIC, allUsers]
+//   - macro: is_read                          # a named condition fragment
+//     condition: action in (read, export) and result = allowed
+//   - list: broad_grantees                    # a later file extends it...
+//     items: [all_employees]
+//     append: true                            # ...or override: {items: replace}
 //   - rule: broad_exposure_sensitive          # id, unique across files
-//     title: "..."                            # the finding's title
-//     description: "..."
-//     tags: [exposure]
-//     status: stable                          # stable | experimental
-//     owner: security
-//     runbook: runbooks/broad_exposure_sensitive.md
-//     kind: exposure                          # exposure | exposure_evidence
-//     condition: action = grant               # optional filter on the event
-//     exposure:                               # kind: exposure
-//       audiences: [internet, external, company, department]
-//       min_level: medium                     # objects at least this sensitive
-//       group_by: [catalog, audience]         # one finding per group ...
-//       rollout_gap: 1h                       # ... while grants keep coming
-//     evidence:                               # kind: exposure_evidence
-//       attach_to: [broad_exposure_sensitive]
+//     kind: exposure                          # exposure | exposure_evidence |
+//                                             # aggregate | sequence | first_seen
+//     condition: action in (grant, revoke)
+//     exposure: {...}                         # one spec per kind
+//     exceptions: [...]                       # structured, with owner and expiry
+//     tests: [...]                            # run by `sevwatch rules test`
+//   - rule: broad_exposure_sensitive          # a later file tunes a rule
+//     override: {exceptions: append}
+//     exceptions: [...]
+//   - test_context: small_org                 # a context for in-file tests
+//     context: {...}                          # (spec/context.md)
+//
+// Loading is two steps: load_* collects items from every file, then
+// compile_rule_set() (also run by check_rule_set() and load_shipped_rules())
+// resolves lists and macros across files and compiles conditions. Rules with
+// errors are dropped from the set.
 #pragma once
 
 #include <cstdint>
-#include <memory>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "rules/classes.h"
-#include "rules/condition.h"
+#include "rules/condition_passes.h"
 #include "rules/diagnostic.h"
+#include "rules/rule.h"
 
 namespace sevwatch::rules {
 
-enum class RuleKind : std::uint8_t { exposure, exposure_evidence };
-
-enum class GroupField : std::uint8_t { catalog, audience, grantee, actor };
-
-struct ExposureSpec {
-  std::vector<Audience> audiences;
-  Level min_level = Level::medium;
-  std::vector<GroupField> group_by{GroupField::catalog, GroupField::audience};
-  std::int64_t rollout_gap_ms = 3600 * 1000;
-};
-
-struct EvidenceSpec {
-  std::vector<std::string> attach_to;  // ids of exposure rules
-};
-
-struct Rule {
-  std::string id;
-  std::string title;
-  std::string description;
-  std::vector<std::string> tags;
-  std::string status = "stable";
-  std::string owner;
-  std::string runbook;
-  RuleKind kind = RuleKind::exposure;
-  std::string condition_text;
-  std::shared_ptr<const Condition> condition;  // null: every event
-  ExposureSpec exposure;
-  EvidenceSpec evidence;
+struct TestContext {
+  std::string name;
+  std::string yaml;
   SourceLoc loc;
 };
 
 struct RuleSet {
   std::vector<Rule> rules;
+  Definitions defs;
+  std::map<std::string, TestContext, std::less<>> test_contexts;
+  std::vector<std::string> used_names;  // lists and macros referenced (after compile)
   const Rule* find(std::string_view id) const;
+  Rule* find(std::string_view id);
 };
 
-// Adds the rules of one YAML document to `set`. `name` is used in diagnostics.
+// Adds the items of one YAML document to `set`. `name` is used in diagnostics.
 void load_rules_string(std::string_view yaml, const std::string& name, RuleSet& set,
                        Diagnostics& diags);
 // A file, or every *.yaml file of a directory (sorted by name; the SEV rubric
 // file sev_rubric.yaml is not a rule file and is skipped).
 void load_rules_path(const std::string& path, RuleSet& set, Diagnostics& diags);
-// The shipped pack, compiled into the binary.
+// The shipped pack, compiled into the binary (and compiled).
 void load_shipped_rules(RuleSet& set, Diagnostics& diags);
-// Cross-file checks after everything is loaded (attach_to targets exist...).
-void check_rule_set(const RuleSet& set, Diagnostics& diags);
+// Resolves names and compiles every rule's conditions and exceptions; rules
+// with errors are removed. Idempotent.
+void compile_rule_set(RuleSet& set, Diagnostics& diags);
+// compile_rule_set(), then cross-file checks (attach_to targets, duplicate
+// ids) and lints: unused lists and macros (W_UNUSED_LIST, W_UNUSED_MACRO),
+// exceptions expired by `now_ms` (W_EXPIRED_EXCEPTION; 0: the current time).
+void check_rule_set(RuleSet& set, Diagnostics& diags, std::int64_t now_ms = 0);
 
 // "90s", "15m", "1h", "7d" -> milliseconds; nullopt when malformed.
 std::optional<std::int64_t> parse_duration_ms(std::string_view text);

@@ -7,6 +7,8 @@ pkgs=(
   libboost1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libfmt-dev catch2 libsimdjson-dev libre2-dev
   libsqlite3-dev sqlite3 libpq-dev librdkafka-dev zlib1g-dev
+  libssl-dev
+  postgresql postgresql-15
   python3 python3-jsonschema
 )
 missing=()

@@ -88,6 +88,19 @@ SevInputs inputs_of(const Incident& inc) {
   return in;
 }
 
+// Findings of rules that are not about exposure (bulk reads, denied spikes,
+// sequences) carry no sensitivity x audience; their rule's tier gives a SEV
+// hint instead. Exposure findings always go through the rubric.
+SevDecision decide(const SevRubric& rubric, const Incident& inc, std::optional<int> hint) {
+  if (hint && inc.level.empty() && !inc.audience) {
+    const int sev = std::clamp(*hint, 0, 5);
+    return SevDecision{sev, fmt::format("rule {}: its severity tier for this finding → SEV {} "
+                                        "(no exposure scope, so not from the D × A matrix)",
+                                        inc.rule, sev)};
+  }
+  return rubric.decide(inputs_of(inc));
+}
+
 bool same_summary(const Incident& a, const Incident& b) {
   return a.sev == b.sev && a.rubric_sev == b.rubric_sev && a.status == b.status &&
          a.rule == b.rule && a.title == b.title && a.runbook == b.runbook &&
@@ -137,6 +150,23 @@ std::string escalation_text(int from, int to, const std::string& reason) {
   return fmt::format("SEV {} → SEV {}: {}", from, to, reason);
 }
 
+// Queues a notification in the caller's transaction (triage/outbox.h).
+void queue_notification(IncidentStore& store, const Incident& inc, const char* event,
+                        std::optional<int> from_sev, const std::string& by, const std::string& note,
+                        std::int64_t at_ms, std::int64_t now_ms) {
+  OutboxEvent e;
+  e.key = outbox_event_key(inc.id, event, inc.sev, at_ms);
+  e.incident_id = inc.id;
+  e.event = event;
+  e.sev = inc.sev;
+  e.from_sev = from_sev;
+  e.by = by;
+  e.note = note;
+  e.at_ms = at_ms;
+  e.created_ms = now_ms;
+  store.add_outbox_event(e);
+}
+
 }  // namespace
 
 // Everything learned about one dedup key since the last flush.
@@ -159,6 +189,7 @@ struct IncidentManager::Pending {
   };
   std::vector<Step> steps;
   std::int64_t last_ms = std::numeric_limits<std::int64_t>::min();
+  std::optional<int> sev_hint;  // the most severe hint of the findings
 };
 
 IncidentManager::IncidentManager(IncidentStore& store, const SevRubric& rubric,
@@ -176,7 +207,7 @@ void IncidentManager::on_finding(const rules::Finding& f) {
       slot->work = std::move(*stored);
     } else {
       slot->work = update;
-      const auto d = rubric_.decide(inputs_of(update));
+      const auto d = decide(rubric_, update, f.sev_hint);
       slot->work.sev = slot->work.rubric_sev = slot->open_sev = d.sev;
       slot->work.sev_reason = slot->open_reason = d.reason;
       slot->open_text = opened_text(update);
@@ -184,6 +215,7 @@ void IncidentManager::on_finding(const rules::Finding& f) {
     }
   }
   Pending& p = *slot;
+  if (f.sev_hint && (!p.sev_hint || *f.sev_hint < *p.sev_hint)) p.sev_hint = f.sev_hint;
   merge_scope_and_evidence(p.work, update);
   p.new_objects.insert(p.new_objects.end(), f.new_objects.begin(), f.new_objects.end());
   for (const auto& r : f.readers) {
@@ -196,7 +228,7 @@ void IncidentManager::on_finding(const rules::Finding& f) {
 
   // Provisional SEV: a step is recorded at the event time of the finding that
   // made it more severe; flush() re-checks each against the stored incident.
-  const auto d = rubric_.decide(inputs_of(p.work));
+  const auto d = decide(rubric_, p.work, p.sev_hint);
   if (d.sev < p.work.sev && d.sev < p.work.rubric_sev) {
     p.steps.push_back(Pending::Step{f.last_ms, d.sev, d.reason});
     p.work.sev = d.sev;
@@ -211,10 +243,17 @@ void IncidentManager::flush() {
   std::uint64_t opened = 0, updated = 0;
   store_.begin();
   try {
-    for (auto& [key, pp] : pending_) {
-      Pending& p = *pp;
+    // Keys in sorted order: a store shared by several processes (PostgreSQL)
+    // locks each key here until commit, and one order for all avoids deadlocks.
+    std::vector<const std::string*> keys;
+    keys.reserve(pending_.size());
+    for (const auto& kv : pending_) keys.push_back(&kv.first);
+    std::sort(keys.begin(), keys.end(), [](const auto* a, const auto* b) { return *a < *b; });
+    for (const std::string* kp : keys) {
+      const std::string& key = *kp;
+      Pending& p = *pending_.at(key);
       std::optional<Incident> cur = store_.find_by_dedup_key(key);
-      const bool is_new = !cur;
+      bool is_new = !cur;
       std::vector<TimelineEntry> entries;
       Incident inc;
       Incident before;
@@ -229,6 +268,19 @@ void IncidentManager::flush() {
         inc.sev = inc.rubric_sev = p.open_sev;
         inc.sev_reason = p.open_reason;
         store_.insert(inc);
+        // A shared store (PostgreSQL) may have got this key from another
+        // process meanwhile; its insert then gives that incident's id instead
+        // of failing. If the stored row is not the one just written, this is
+        // an update of that incident.
+        auto stored = store_.find_by_dedup_key(key);
+        if (stored && (stored->detected_at_ms != inc.detected_at_ms ||
+                       stored->opened_at_ms != inc.opened_at_ms || stored->sev != inc.sev ||
+                       stored->objects != inc.objects || stored->events != inc.events)) {
+          is_new = false;
+          cur = std::move(stored);
+        }
+      }
+      if (is_new) {
         entries.push_back(
             TimelineEntry{p.open_at, "opened", kBy,
                           fmt::format("opened at SEV {}: {}", p.open_sev, p.open_text)});
@@ -254,7 +306,7 @@ void IncidentManager::flush() {
         inc.rubric_sev = std::min(inc.rubric_sev, sev);
       };
       for (const auto& s : p.steps) escalate(s.at, s.sev, s.reason);
-      const auto final_decision = rubric_.decide(inputs_of(inc));
+      const auto final_decision = decide(rubric_, inc, p.sev_hint);
       escalate(p.last_ms, final_decision.sev, final_decision.reason);
       // Same SEV on a grown scope: keep the reason's figures current (never
       // over a human's decision, which sets sev apart from rubric_sev).
@@ -265,11 +317,25 @@ void IncidentManager::flush() {
       // A resolved incident that escalates or grows is reopened.
       const bool grew = inc.objects > before.objects ||
                         inc.outsider_reads > before.outsider_reads || inc.sev < before.sev;
+      bool reopened = false;
       if (!is_new && inc.status == Status::resolved && grew) {
         inc.status = Status::open;
         inc.resolved_at_ms.reset();
+        reopened = true;
         entries.push_back(
             TimelineEntry{p.last_ms, "reopened", kBy, "new evidence after resolution"});
+      }
+
+      // Notifications, in this same transaction: one per incident per flush,
+      // at the SEV the incident has after it (an incident opened and escalated
+      // in one flush pages once, at the final SEV).
+      if (is_new) {
+        queue_notification(store_, inc, "opened", std::nullopt, kBy, "", p.open_at, now);
+      } else if (reopened) {
+        queue_notification(store_, inc, "reopened", before.sev, kBy, "", p.last_ms, now);
+      } else if (inc.sev < before.sev) {
+        queue_notification(store_, inc, "escalated", before.sev, kBy, inc.sev_reason, p.last_ms,
+                           now);
       }
 
       // Readers: per principal, max of counts, earliest first, latest last.
@@ -361,6 +427,7 @@ bool acknowledge(IncidentStore& store, std::int64_t id, const std::string& by,
     inc.status = Status::acknowledged;
     inc.updated_at_ms = now_ms;
     store.update(inc);
+    queue_notification(store, inc, "acknowledged", std::nullopt, by, note, now_ms, now_ms);
     store.add_timeline(
         id, {TimelineEntry{now_ms, "acknowledged", by, with_note("acknowledged by " + by, note)}});
     return true;
@@ -382,6 +449,7 @@ bool resolve(IncidentStore& store, std::int64_t id, const std::string& by, const
     inc.resolved_at_ms = now_ms;
     inc.updated_at_ms = now_ms;
     store.update(inc);
+    queue_notification(store, inc, "resolved", std::nullopt, by, note, now_ms, now_ms);
     store.add_timeline(
         id, {TimelineEntry{now_ms, "resolved", by, with_note("resolved by " + by, note)}});
     return true;
@@ -412,6 +480,9 @@ bool set_sev(IncidentStore& store, std::int64_t id, int sev, const std::string& 
     inc.sev_reason = fmt::format("set by {}: {}", by, reason);
     inc.updated_at_ms = now_ms;
     store.update(inc);
+    // A human escalation re-pages like an automatic one; a downgrade queues
+    // nothing (the page stays under its tier's key until resolved).
+    if (sev < from) queue_notification(store, inc, "escalated", from, by, reason, now_ms, now_ms);
     store.add_timeline(
         id, {TimelineEntry{now_ms, sev < from ? "escalated" : "downgraded", by,
                            fmt::format("SEV {} → SEV {} by {}: {}", from, sev, by, reason)}});

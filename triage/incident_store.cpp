@@ -1,6 +1,7 @@
 // IncidentStore::open: picks the store implementation from the URL.
 #include "triage/incident_store.h"
 
+#include "triage/pg_store.h"
 #include "triage/sqlite_store.h"
 
 namespace sevwatch::triage {
@@ -13,8 +14,12 @@ bool starts_with(const std::string& s, std::string_view prefix) {
 
 std::unique_ptr<IncidentStore> IncidentStore::open(const std::string& url, std::string& error) {
   if (starts_with(url, "postgresql://") || starts_with(url, "postgres://")) {
-    error = url + ": PostgreSQL store not built yet";
-    return nullptr;
+    try {
+      return std::make_unique<PgStore>(url);
+    } catch (const StoreError& e) {
+      error = e.what();  // names the URL without its password
+      return nullptr;
+    }
   }
   std::string path = url;
   if (starts_with(url, "sqlite:")) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "triage/incident.h"
+#include "triage/outbox.h"
 
 namespace sevwatch::triage {
 
@@ -20,6 +21,20 @@ namespace sevwatch::triage {
 class StoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// Where a source has durably got to in one of its streams (a file: offset,
+// inode and a fingerprint of its first bytes, so a rotated or replaced file is
+// recognized). Written only after the events before `offset` are committed.
+struct SourceCheckpoint {
+  std::string source;  // the source's name in the run config
+  std::string stream;  // e.g. the file's path
+  std::uint64_t inode = 0;
+  std::string fingerprint;              // hex hash of the first `fingerprint_bytes` bytes
+  std::uint64_t fingerprint_bytes = 0;  // 0: the file was empty
+  std::uint64_t offset = 0;             // bytes consumed (a line boundary)
+  std::uint64_t line = 0;               // lines consumed
+  std::int64_t updated_at_ms = 0;
 };
 
 // Methods throw StoreError on failure.
@@ -57,6 +72,57 @@ class IncidentStore {
   virtual std::optional<Incident> get(std::int64_t id, bool full) = 0;
 
   virtual int schema_version() = 0;
+
+  // ---- Source checkpoints (`sevwatch run`). The defaults throw
+  // StoreError("checkpoints not supported by this store").
+
+  // Inserts or replaces checkpoints by (source, stream), atomically: in the
+  // caller's transaction when one is open, else in one of its own.
+  virtual void put_checkpoints(const std::vector<SourceCheckpoint>& checkpoints) {
+    (void)checkpoints;
+    throw StoreError("checkpoints not supported by this store");
+  }
+  // One source's checkpoints, sorted by stream.
+  virtual std::vector<SourceCheckpoint> get_checkpoints(const std::string& source) {
+    (void)source;
+    throw StoreError("checkpoints not supported by this store");
+  }
+
+  // ---- Notification outbox (triage/outbox.h). The defaults throw
+  // StoreError("outbox not supported by this store"); SqliteStore implements
+  // them. Callers use begin()/commit() around them as for the methods above.
+
+  // Queues an event; ignored when its key exists. Sets `event.id` and returns
+  // true when it was new.
+  virtual bool add_outbox_event(OutboxEvent& event);
+  // Events not yet routed, oldest first.
+  virtual std::vector<OutboxEvent> unrouted_outbox_events(std::size_t limit);
+  virtual void mark_outbox_event_routed(std::int64_t event_id, std::int64_t now_ms);
+  // Inserts deliveries; one whose key exists is ignored. Sets ids of the new ones.
+  virtual void add_deliveries(std::vector<Delivery>& deliveries);
+  // Claims up to `limit` pending deliveries due at `now_ms` (digest ones
+  // excluded) whose lease is free, for `lease_ms`. A delivery is not claimed
+  // while an earlier one to the same receiver about the same incident is still
+  // pending, so a trigger always goes out before its resolve.
+  virtual std::vector<Delivery> claim_deliveries(std::int64_t now_ms, std::int64_t lease_ms,
+                                                 std::size_t limit);
+  // Pending digest deliveries of one receiver, oldest first (not leased).
+  virtual std::vector<Delivery> pending_digest(const std::string& receiver, std::size_t limit);
+  // Wall clock of the last delivered digest message of a receiver, if any.
+  virtual std::optional<std::int64_t> last_digest_ms(const std::string& receiver);
+  // Writes state, attempts, next_at, last_error, delivered_at and releases the lease.
+  virtual void update_delivery(const Delivery& delivery);
+  // Deliveries, oldest first; filtered by incident (when > 0) and state.
+  virtual std::vector<Delivery> list_deliveries(std::int64_t incident_id,
+                                                std::optional<DeliveryState> state);
+  virtual std::vector<OutboxEvent> list_outbox_events(std::int64_t incident_id);
+
+  // ---- Silences.
+  virtual void add_silence(Silence& silence);  // sets id
+  // With `include_inactive` also expired and future ones; newest first.
+  virtual std::vector<Silence> list_silences(bool include_inactive, std::int64_t now_ms);
+  // Sets ends_ms to now; false when there is no such active silence.
+  virtual bool expire_silence(std::int64_t id, const std::string& by, std::int64_t now_ms);
 };
 
 }  // namespace sevwatch::triage

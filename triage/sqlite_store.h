@@ -35,6 +35,24 @@ class SqliteStore final : public IncidentStore {
   std::vector<Incident> list(std::optional<Status> status) override;
   std::optional<Incident> get(std::int64_t id, bool full) override;
   int schema_version() override;
+  void put_checkpoints(const std::vector<SourceCheckpoint>& checkpoints) override;
+  std::vector<SourceCheckpoint> get_checkpoints(const std::string& source) override;
+
+  bool add_outbox_event(OutboxEvent& event) override;
+  std::vector<OutboxEvent> unrouted_outbox_events(std::size_t limit) override;
+  void mark_outbox_event_routed(std::int64_t event_id, std::int64_t now_ms) override;
+  void add_deliveries(std::vector<Delivery>& deliveries) override;
+  std::vector<Delivery> claim_deliveries(std::int64_t now_ms, std::int64_t lease_ms,
+                                         std::size_t limit) override;
+  std::vector<Delivery> pending_digest(const std::string& receiver, std::size_t limit) override;
+  std::optional<std::int64_t> last_digest_ms(const std::string& receiver) override;
+  void update_delivery(const Delivery& delivery) override;
+  std::vector<Delivery> list_deliveries(std::int64_t incident_id,
+                                        std::optional<DeliveryState> state) override;
+  std::vector<OutboxEvent> list_outbox_events(std::int64_t incident_id) override;
+  void add_silence(Silence& silence) override;
+  std::vector<Silence> list_silences(bool include_inactive, std::int64_t now_ms) override;
+  bool expire_silence(std::int64_t id, const std::string& by, std::int64_t now_ms) override;
 
   // The latest schema version this build knows.
   static int latest_schema_version();

@@ -389,3 +389,35 @@ TEST_CASE("manager: a finding without level or audience still opens", "[manager]
   CHECK(inc.objects == 300);  // the finding's count when it names no objects
   CHECK(inc.sev <= 3);
 }
+
+TEST_CASE("manager: findings without exposure scope take the rule's SEV hint", "[manager]") {
+  Fixture fx;
+  auto m = fx.manager();
+  rules::Finding f;
+  f.rule_id = "bulk_sensitive_reads";
+  f.title = "Bulk reads";
+  f.group_key = "bulk_sensitive_reads|agent-7@2026-08-20T10:00:00.000Z";
+  f.first_ms = f.last_ms = kTen;
+  f.objects = 5000;
+  f.actors = {"agent-7"};
+  f.sev_hint = 3;
+  m.on_finding(f);
+  m.flush();
+  auto inc = fx.store->find_by_dedup_key(f.group_key);
+  REQUIRE(inc);
+  CHECK(inc->sev == 3);
+  CHECK(inc->sev_reason.find("bulk_sensitive_reads") != std::string::npos);
+
+  // A higher tier later escalates the same incident; a lower one never lowers it.
+  f.objects = 45000;
+  f.sev_hint = 1;
+  f.last_ms = kTen + kHour;
+  m.on_finding(f);
+  m.flush();
+  inc = fx.store->find_by_dedup_key(f.group_key);
+  CHECK(inc->sev == 1);
+  f.sev_hint = 4;
+  m.on_finding(f);
+  m.flush();
+  CHECK(fx.store->find_by_dedup_key(f.group_key)->sev == 1);
+}

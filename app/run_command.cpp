@@ -1,0 +1,285 @@
+#include "app/run_command.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <csignal>
+#include <map>
+
+#include "app/cli_args.h"
+#include "app/wiring.h"
+#include "detectors/sources/dead_letter.h"
+#include "detectors/sources/source.h"
+#include "rules/engine.h"
+#include "triage/incident_manager.h"
+
+namespace sevwatch::app {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace src = detectors::sources;
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string iso_now() {
+  const auto ms = wall_ms();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+// The incident store's checkpoints table, seen by the sources.
+class StoreCheckpoints final : public src::CheckpointStore {
+ public:
+  explicit StoreCheckpoints(triage::IncidentStore& store) : store_(store) {}
+  std::vector<src::Checkpoint> load(const std::string& source) override {
+    std::vector<src::Checkpoint> out;
+    for (auto& c : store_.get_checkpoints(source)) {
+      out.push_back(src::Checkpoint{c.source, c.stream, c.inode, c.fingerprint, c.fingerprint_bytes,
+                                    c.offset, c.line});
+    }
+    return out;
+  }
+  void save(const std::vector<src::Checkpoint>& checkpoints) override {
+    std::vector<triage::SourceCheckpoint> rows;
+    const auto now = wall_ms();
+    for (const auto& c : checkpoints) {
+      rows.push_back(triage::SourceCheckpoint{c.source, c.stream, c.inode, c.fingerprint,
+                                              c.fingerprint_bytes, c.offset, c.line, now});
+    }
+    store_.put_checkpoints(rows);
+  }
+
+ private:
+  triage::IncidentStore& store_;
+};
+
+// Decoded events into the engine, rejects into counters and the dead letter.
+class RunPipeline final : public src::IngestSink {
+ public:
+  RunPipeline(Pipeline& p, triage::IncidentStore& store, src::DeadLetterFile& dead_letter,
+              src::CheckpointStore& checkpoints, src::LogFn log)
+      : store_(store),
+        dead_letter_(dead_letter),
+        checkpoints_(checkpoints),
+        log_(std::move(log)),
+        manager_(store, *p.rubric, wall_ms),
+        engine_(*p.context, p.rules, manager_) {}
+
+  void on_event(detectors::AccessEvent&& e) override {
+    ++events_;
+    engine_.process(e);
+  }
+  void on_reject(src::Reject&& r) override {
+    ++rejects_;
+    ++rejected_[{r.source, r.reason}];
+    dead_letter_.write(r, wall_ms());
+  }
+
+  void add_source(src::Source* s) { sources_.push_back(s); }
+
+  // Commits findings and incidents, then checkpoints, then acknowledges.
+  // Throws (StoreError, std::runtime_error) when the store cannot commit.
+  void commit() {
+    engine_.flush();
+    manager_.flush();
+    dead_letter_.sync();
+    std::vector<src::Checkpoint> cps;
+    for (auto* s : sources_) s->collect_checkpoints(cps);
+    std::vector<src::Checkpoint> changed;
+    for (const auto& c : cps) {
+      auto& last = last_saved_[{c.source, c.stream}];
+      if (last.offset != c.offset || last.inode != c.inode || last.fingerprint != c.fingerprint ||
+          last.line != c.line || last.stream.empty()) {
+        changed.push_back(c);
+        last = c;
+      }
+    }
+    if (!changed.empty()) checkpoints_.save(changed);
+    for (auto* s : sources_) s->on_durable();
+    const auto& st = manager_.stats();
+    if (events_ != logged_events_ || rejects_ != logged_rejects_ ||
+        st.incidents_opened != logged_opened_ || st.incidents_updated != logged_updated_) {
+      log_("info", fmt::format("committed: {} events, {} rejected, {} incidents opened, {} "
+                               "updated (totals since start)",
+                               events_, rejects_, st.incidents_opened, st.incidents_updated));
+      logged_events_ = events_;
+      logged_rejects_ = rejects_;
+      logged_opened_ = st.incidents_opened;
+      logged_updated_ = st.incidents_updated;
+    }
+  }
+
+  void summary() {
+    log_("info", fmt::format("stopped: {} events, {} rejected, {} incidents opened, {} updated",
+                             events_, rejects_, manager_.stats().incidents_opened,
+                             manager_.stats().incidents_updated));
+    for (const auto& [key, n] : rejected_) {
+      log_("info", fmt::format("rejected by source {}: {}: {}", key.first, key.second, n));
+    }
+  }
+
+ private:
+  triage::IncidentStore& store_;
+  src::DeadLetterFile& dead_letter_;
+  src::CheckpointStore& checkpoints_;
+  src::LogFn log_;
+  triage::IncidentManager manager_;
+  rules::Engine engine_;
+  std::vector<src::Source*> sources_;
+  std::map<std::pair<std::string, std::string>, src::Checkpoint> last_saved_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> rejected_;
+  std::uint64_t events_ = 0, rejects_ = 0;
+  std::uint64_t logged_events_ = 0, logged_rejects_ = 0, logged_opened_ = 0, logged_updated_ = 0;
+};
+
+}  // namespace
+
+int run_daemon(const RunConfig& config, std::ostream& err) {
+  auto log = [&err](std::string_view level, std::string_view message) {
+    // One line per event; control characters never reach the terminal.
+    std::string line = fmt::format("{} {} {}", iso_now(), level, message);
+    for (auto& c : line) {
+      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    }
+    err << line << "\n" << std::flush;
+  };
+
+  Pipeline pipeline;
+  if (!load_pipeline(config.context_path, config.rule_paths, config.rubric_path, pipeline, err)) {
+    return 1;
+  }
+  std::string error;
+  auto store = triage::IncidentStore::open(config.store_url, error);
+  if (!store) {
+    log("error", redact_url(error));
+    return 1;
+  }
+  log("info",
+      fmt::format("store {} (schema {})", redact_url(config.store_url), store->schema_version()));
+
+  try {
+    src::DeadLetterFile dead_letter(config.dead_letter_path, config.dead_letter_max_raw_bytes);
+    if (!config.dead_letter_path.empty()) {
+      log("info", fmt::format("dead-letter file {}", config.dead_letter_path));
+    }
+    StoreCheckpoints checkpoints(*store);
+    RunPipeline run(pipeline, *store, dead_letter, checkpoints, log);
+
+    asio::io_context io;
+    detectors::DecoderRegistry decoders;
+    detectors::register_builtin_decoders(decoders);
+    src::SourceRegistry registry;
+    src::register_builtin_sources(registry);
+
+    bool failed = false;
+    auto commit_or_fail = [&]() -> bool {
+      try {
+        run.commit();
+        return true;
+      } catch (const std::exception& e) {
+        log("error",
+            fmt::format("commit failed, stopping without acknowledging: {}", redact_url(e.what())));
+        failed = true;
+        io.stop();
+        return false;
+      }
+    };
+
+    src::SourceContext ctx;
+    ctx.executor = io.get_executor();
+    ctx.registry = &decoders;
+    ctx.decoder_options.max_line_bytes = config.max_line_bytes;
+    ctx.decoder_options.max_depth = config.max_depth;
+    ctx.decoder_options.assumed_utc_offset_minutes = config.assumed_utc_offset_minutes;
+    ctx.sink = &run;
+    ctx.checkpoints = &checkpoints;
+    ctx.log = log;
+    ctx.commit_now = [&] { commit_or_fail(); };
+
+    std::vector<std::unique_ptr<src::Source>> sources;
+    for (const auto& spec : config.sources) {
+      sources.push_back(registry.make(spec, ctx));
+      run.add_source(sources.back().get());
+    }
+    for (auto& s : sources) s->start();
+    log("info", fmt::format("running: {} source(s), commit every {} ms", sources.size(),
+                            config.flush_interval_ms));
+
+    bool stopping = false;
+    auto shutdown = [&](const std::string& why) {
+      if (stopping) return;
+      stopping = true;
+      log("info", fmt::format("{}: stopping sources and committing", why));
+      for (auto& s : sources) s->stop();
+      if (commit_or_fail()) io.stop();
+    };
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (!ec) shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
+    });
+
+    asio::steady_timer flush_timer(io);
+    std::function<void()> arm = [&] {
+      flush_timer.expires_after(std::chrono::milliseconds(config.flush_interval_ms));
+      flush_timer.async_wait([&](const boost::system::error_code& ec) {
+        if (ec || stopping) return;
+        if (!commit_or_fail()) return;
+        bool all_done = true;
+        for (auto& s : sources) all_done = all_done && s->finished();
+        if (all_done) return shutdown("end of input");
+        arm();
+      });
+    };
+    arm();
+    io.run();
+    // Let answers queued by the last commit (HTTP 200s) go out.
+    if (!failed) {
+      io.restart();
+      io.run_for(std::chrono::milliseconds(200));
+    }
+    run.summary();
+    return failed ? 1 : 0;
+  } catch (const std::exception& e) {
+    log("error", redact_url(e.what()));
+    return 1;
+  }
+}
+
+int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  (void)out;
+  std::string config_path;
+  ArgParser p("run", args, err);
+  while (p.more()) {
+    if (p.flag("--config")) {
+      config_path = p.value();
+    } else {
+      p.fail("unexpected argument '" + p.positional() + "'");
+    }
+  }
+  if (p.failed()) return 2;
+  if (config_path.empty()) {
+    err << "sevwatch run: --config FILE is required\n";
+    return 2;
+  }
+  RunConfig config;
+  std::string error;
+  if (!load_run_config(config_path, config, error)) {
+    err << "sevwatch run: " << error << "\n";
+    return 1;
+  }
+  return run_daemon(config, err);
+}
+
+}  // namespace sevwatch::app

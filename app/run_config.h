@@ -1,0 +1,37 @@
+// The `sevwatch run` configuration file (YAML): sources, context, rules,
+// store, dead-letter file, limits and the commit interval. See
+// examples/sevwatch.yaml for a commented example. Relative paths are relative
+// to the config file's directory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "detectors/sources/source.h"
+
+namespace sevwatch::app {
+
+struct RunConfig {
+  std::string context_path;             // empty: the shipped default context
+  std::vector<std::string> rule_paths;  // empty: the shipped rule pack
+  std::string rubric_path;              // empty: the shipped rubric
+  std::string store_url = "sqlite:sevwatch.db";
+  std::string dead_letter_path;  // empty: rejects are only counted
+  std::size_t dead_letter_max_raw_bytes = 4096;
+  std::uint64_t flush_interval_ms = 1000;
+  std::size_t max_line_bytes = 1 << 20;
+  std::size_t max_depth = 64;
+  int assumed_utc_offset_minutes = 0;
+  std::vector<detectors::sources::SourceSpec> sources;  // enabled ones only
+};
+
+// Loads and checks the file. On failure returns false with `error` set to one
+// line naming the file (and the key when one is at fault).
+bool load_run_config(const std::string& path, RunConfig& out, std::string& error);
+
+// The URL with any password replaced by "***" (postgresql://u:pw@h/db,
+// password=... in a conninfo string), for logs.
+std::string redact_url(const std::string& url);
+
+}  // namespace sevwatch::app

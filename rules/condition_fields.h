@@ -1,0 +1,73 @@
+// The field catalog of the condition language: every field a condition may
+// name, its type (which decides the operators it accepts) and, for fields
+// with a closed vocabulary, the values it can take. Data, not code: the type
+// checker, `rules check` and the docs all read it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace sevwatch::rules {
+
+// The fields a condition may name.
+enum class Field : std::uint8_t {
+  action,
+  result,
+  principal,
+  object,
+  format,
+  operation,
+  client_ip,
+  grantee,             // any grantee of a grant/revoke
+  object_sensitivity,  // the object's class from the context
+  object_level,        // critical | high | medium | low | public
+  object_exposed,      // "true" when the object is exposed beyond its audience now
+  exposure_audience,   // the broadest audience class of the object now
+  principal_outsider,  // "true" when the principal is outside the object's audience
+  principal_external,  // "true" when the principal is outside the organization
+  // Added with the extended language.
+  query,
+  session,
+  policy,
+  event_uid,
+  columns,
+  principal_group,  // any group of the principal, as the source gave them
+  grant_privilege,  // any privilege of a grant/revoke (upper case)
+  grant_target,     // the grant's target object or container
+  grant_target_type,
+  object_owner,
+  object_catalog,  // first part of the object name
+  object_schema,   // "catalog.schema"
+  hour,            // hour of the event time, UTC, 0..23
+};
+inline constexpr std::size_t kFieldCount = static_cast<std::size_t>(Field::hour) + 1;
+
+enum class FieldType : std::uint8_t {
+  string,   // = != in contains startswith endswith glob regex (+ i-variants) exists
+  ip,       // string operators, and cidr
+  vocab,    // = != in exists; values must come from the vocabulary
+  level,    // a vocab whose values are ordered: also < <= > >= (more sensitive = greater)
+  boolean,  // = != exists; values true | false
+  number,   // = != in < <= > >= exists
+};
+
+struct FieldInfo {
+  std::string_view name;
+  Field field;
+  FieldType type;
+  bool multi;  // may carry several values (any value matching is a match)
+  std::string_view description;
+  std::span<const std::string_view> vocabulary;  // for vocab/level/boolean
+};
+
+std::span<const FieldInfo> field_catalog();
+const FieldInfo* find_field(std::string_view name);
+const FieldInfo& field_info(Field f);
+std::string_view to_string(FieldType t);
+
+// Sensitivity rank for ordered comparisons: public 0 ... critical 4.
+std::optional<int> level_rank(std::string_view level);
+
+}  // namespace sevwatch::rules

@@ -1,0 +1,64 @@
+// The run config: the shipped example loads, errors name the key, secrets are
+// redacted from URLs.
+#include "app/run_config.h"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+
+#include "tests/test_support.h"
+
+using namespace sevwatch::app;
+using namespace sevwatch::testing;
+
+TEST_CASE("examples/sevwatch.yaml loads", "[run][config]") {
+  RunConfig c;
+  std::string error;
+  const auto path = source_dir() / "examples" / "sevwatch.yaml";
+  REQUIRE(load_run_config(path.string(), c, error));
+  CHECK(error.empty());
+  REQUIRE(c.sources.size() == 4);  // kafka is disabled
+  CHECK(c.sources[0].type == "file");
+  CHECK(c.sources[0].format == "ranger_audit");
+  CHECK(c.sources[0].list("paths").at(0) ==
+        (source_dir() / "examples" / "logs/ranger/*.jsonl").lexically_normal().string());
+  CHECK(c.sources[1].type == "syslog_udp");
+  CHECK(c.sources[2].type == "syslog_tcp");
+  CHECK(c.sources[3].type == "http");
+  CHECK(c.sources[3].get("token_env") == "SEVWATCH_INGEST_TOKEN");
+  CHECK(c.flush_interval_ms == 1000);
+  CHECK(c.max_line_bytes == 1048576);
+  CHECK(c.max_depth == 64);
+  CHECK(c.dead_letter_path ==
+        (source_dir() / "examples" / "dead-letter.jsonl").lexically_normal().string());
+  CHECK(c.store_url == "sqlite:" + (source_dir() / "examples" / "sevwatch.db").string());
+}
+
+TEST_CASE("run config errors name the file and key", "[run][config]") {
+  TempDir dir("runcfg");
+  auto check_error = [&](const std::string& yaml, const std::string& expected) {
+    write_file(dir.path() / "c.yaml", yaml);
+    RunConfig c;
+    std::string error;
+    CHECK_FALSE(load_run_config((dir.path() / "c.yaml").string(), c, error));
+    INFO(error);
+    CHECK(error.find(expected) != std::string::npos);
+  };
+  check_error("sources: []\n", "no (enabled) sources");
+  check_error("bogus: 1\nsources: []\n", "unknown key 'bogus'");
+  check_error("sources:\n  - type: file\n    paths: [a]\n", "has no format");
+  check_error("flush_interval_ms: fast\nsources: []\n", "'flush_interval_ms' must be a number");
+  check_error("limits: {max_lines: 3}\n", "unknown key 'limits.max_lines'");
+  check_error("sources: [\n", "c.yaml:");
+  RunConfig c;
+  std::string error;
+  CHECK_FALSE(load_run_config((dir.path() / "missing.yaml").string(), c, error));
+}
+
+TEST_CASE("store URLs are redacted for logs", "[run][config]") {
+  CHECK(redact_url("postgresql://sev:hunter2@db:5432/sevwatch") ==
+        "postgresql://sev:***@db:5432/sevwatch");
+  CHECK(redact_url("postgresql://db/sevwatch?user=a&password=hunter2") ==
+        "postgresql://db/sevwatch?user=a&password=***");
+  CHECK(redact_url("sqlite:/var/lib/sevwatch.db") == "sqlite:/var/lib/sevwatch.db");
+  CHECK(redact_url("host=db password=hunter2 dbname=x") == "host=db password=*** dbname=x");
+}
