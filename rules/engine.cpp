@@ -229,6 +229,16 @@ std::size_t Engine::group_for(const Rule& rule, const AccessEvent& event, const 
       return it->second;
     }
   }
+  // An object still exposed by an open finding of this rule: the new grant
+  // widens that exposure (say company -> internet), so it joins the same
+  // finding, whose SEV then escalates, rather than opening a second incident.
+  for (std::size_t i = groups_.size(); i-- > 0;) {
+    const Group& g = *groups_[i];
+    if (g.rule == &rule && g.active.count(object) > 0) {
+      latest_group_[tuple] = i;
+      return i;
+    }
+  }
   auto g = std::make_unique<Group>();
   g->rule = &rule;
   g->tuple = tuple;

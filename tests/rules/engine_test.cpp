@@ -20,6 +20,7 @@ sensitivity:
   transcripts: high
   internal: low
 audiences:
+  internet: [allUsers]
   company: [public]
 groups:
   mci-eng: [alice, svc-pipe]
@@ -294,4 +295,18 @@ TEST_CASE("aggregate limits, lateness and first_seen baselines", "[engine]") {
   }
   REQUIRE(novel.size() == 1);
   CHECK(novel[0].find("novel|eli|hr@") == 0);
+}
+
+TEST_CASE("a broader grant on objects already exposed joins the same finding", "[engine]") {
+  Fixture f;
+  f.engine->process(grant_db("mci_a", 10 * kMin));
+  AccessEvent wider = grant_db("mci_a", 30 * kMin);
+  wider.grant.grantees = {{detectors::GranteeKind::group, "allUsers"}};
+  f.engine->process(wider);
+  f.engine->finish();
+  REQUIRE(f.sink.last.size() == 1);
+  const auto& fin = f.sink.last.begin()->second;
+  CHECK(fin.audience == Audience::internet);
+  CHECK(fin.objects == 2);
+  CHECK(fin.grantees == std::vector<std::string>{"allUsers", "public"});
 }
