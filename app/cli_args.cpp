@@ -67,4 +67,13 @@ std::string ArgParser::positional() {
   return a;
 }
 
+bool parse_incident_id(const std::string& text, std::int64_t& id) {
+  if (text.empty() || text.size() > 18 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  id = std::stoll(text);
+  return id > 0;
+}
+
 }  // namespace sevwatch::app

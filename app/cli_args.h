@@ -3,6 +3,7 @@
 // subcommand; the caller exits 2 when failed().
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -32,5 +33,8 @@ class ArgParser {
   std::optional<std::string> inline_value_;
   bool failed_ = false;
 };
+
+// An incident id: a positive decimal number.
+bool parse_incident_id(const std::string& text, std::int64_t& id);
 
 }  // namespace sevwatch::app

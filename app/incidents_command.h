@@ -1,4 +1,4 @@
-// `sevwatch incidents list|show|ack|resolve`.
+// `sevwatch incidents list|show|ack|assign|note|contain|resolve`.
 #pragma once
 
 #include <ostream>

@@ -20,11 +20,13 @@ constexpr const char* kUsage = R"(usage: sevwatch COMMAND [ARGS]
        [--utc-offset-minutes N] [--max-line-bytes N] [--threads N]
        PATH...                                 read audit logs ('-' for stdin) into incidents
   run --config FILE                             the daemon: follow sources live into incidents
-  incidents list [--store URL] [--status STATUS] [--json]
-  incidents show ID [--store URL] [--json]
-  incidents ack ID --by WHO [--note TEXT]
-  incidents resolve ID --by WHO [--note TEXT]
+  incidents list [--store URL] [--status STATUS] [--json | --format human|json|ocsf]
+  incidents show ID [--store URL] [--json | --format human|json|ocsf]
+  incidents ack|resolve|contain ID --by WHO [--note TEXT]
+  incidents assign ID --to WHO --by WHO
+  incidents note ID --by WHO --text TEXT
   rules check [--json] [--context FILE] [--rubric FILE] DIR|FILE...
+  rules test [--explain] [--rule ID] DIR|FILE...  run the tests written inside rule files
   demo [--outsiders] [--dir DIR]                the seed incident, replayed end to end
   notify run|send-pending --routes FILE [--store URL] [--until-idle] [--lease D] [--poll D]
   notify list [--store URL] [--incident ID] [--state STATE] [--json]

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/cli_args.h"
+#include "app/wiring.h"
 #include "rules/glob.h"
 #include "triage/incident_json.h"
 #include "triage/incident_store.h"
@@ -23,28 +24,6 @@ using triage::notify::parse_duration_ms;
 std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int) {
   g_stop = true;
-}
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::unique_ptr<triage::IncidentStore> open_store(const std::string& cmd, const std::string& url,
-                                                  std::ostream& err) {
-  std::string error;
-  auto store = triage::IncidentStore::open(url, error);
-  if (!store) err << "sevwatch " << cmd << ": " << error << "\n";
-  return store;
-}
-
-bool parse_id(const std::string& s, std::int64_t& id) {
-  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) {
-    return false;
-  }
-  id = std::stoll(s);
-  return id > 0;
 }
 
 // notify run | send-pending
@@ -137,7 +116,7 @@ int list_cmd(ArgParser& p, std::ostream& out, std::ostream& err) {
     if (p.flag("--store")) {
       store_url = p.value();
     } else if (p.flag("--incident")) {
-      if (!parse_id(p.value(), incident)) p.fail("--incident needs an incident ID");
+      if (!parse_incident_id(p.value(), incident)) p.fail("--incident needs an incident ID");
     } else if (p.flag("--state")) {
       state = triage::parse_delivery_state(p.value());
       if (!state) p.fail("--state must be pending, delivered, failed or suppressed");
@@ -307,7 +286,7 @@ int silence_expire(ArgParser& p, std::ostream& out, std::ostream& err) {
     }
   }
   std::int64_t id = 0;
-  if (!p.failed() && !parse_id(id_text, id)) p.fail("needs a silence ID");
+  if (!p.failed() && !parse_incident_id(id_text, id)) p.fail("needs a silence ID");
   if (!p.failed() && by.empty()) p.fail("needs --by WHO");
   if (p.failed()) return 2;
   auto store = open_store("silence expire", store_url, err);

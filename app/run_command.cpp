@@ -23,12 +23,6 @@ namespace {
 namespace asio = boost::asio;
 namespace src = detectors::sources;
 
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string iso_now() {
   const auto ms = wall_ms();
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);

@@ -85,12 +85,6 @@ struct CountingSink : rules::FindingSink {
   }
 };
 
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void print_human(const ScanReport& r, std::size_t inputs, std::ostream& out) {
   const double rate = r.seconds > 0 ? static_cast<double>(r.events) / r.seconds : 0;
   out << fmt::format("scanned {} input(s): {} events in {:.2f} s ({:.0f} events/s, {:.1f} MB/s)\n",

@@ -1,6 +1,22 @@
 #include "app/wiring.h"
 
+#include <chrono>
+
 namespace sevwatch::app {
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::unique_ptr<triage::IncidentStore> open_store(const std::string& command,
+                                                  const std::string& url, std::ostream& err) {
+  std::string error;
+  auto store = triage::IncidentStore::open(url, error);
+  if (!store) err << "sevwatch " << command << ": " << error << "\n";
+  return store;
+}
 
 bool load_pipeline(const std::string& context_path, const std::vector<std::string>& rule_paths,
                    const std::string& rubric_path, Pipeline& out, std::ostream& err) {

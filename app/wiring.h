@@ -3,6 +3,7 @@
 // Diagnostics are printed FILE:LINE:COL to `err`.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "rules/context.h"
 #include "rules/rule_file.h"
+#include "triage/incident_store.h"
 #include "triage/sev_rubric.h"
 
 namespace sevwatch::app {
@@ -19,6 +21,14 @@ struct Pipeline {
   rules::RuleSet rules;
   std::unique_ptr<triage::SevRubric> rubric;
 };
+
+// The wall clock, in milliseconds since the epoch.
+std::int64_t wall_ms();
+
+// Opens the store for `sevwatch <command>`; on failure prints one line naming
+// the store (never its password) and returns nullptr.
+std::unique_ptr<triage::IncidentStore> open_store(const std::string& command,
+                                                  const std::string& url, std::ostream& err);
 
 bool load_pipeline(const std::string& context_path, const std::vector<std::string>& rule_paths,
                    const std::string& rubric_path, Pipeline& out, std::ostream& err);

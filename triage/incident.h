@@ -17,7 +17,7 @@ std::optional<Status> parse_status(std::string_view s);
 
 struct TimelineEntry {
   std::int64_t at_ms = 0;
-  std::string kind;  // opened, scope, evidence, escalated, acknowledged, resolved, note, revoke...
+  std::string kind;  // opened, escalated, acknowledged, assigned, note, contained, resolved...
   std::string by;    // "sevwatch" for automatic changes, else the human
   std::string text;
 };
@@ -38,9 +38,10 @@ struct Incident {
   std::string rule;
   std::string title;
   std::string dedup_key;
-  std::int64_t opened_at_ms = 0;    // event time of the first evidence
-  std::int64_t detected_at_ms = 0;  // wall clock when opened
-  std::int64_t updated_at_ms = 0;   // wall clock of the last change
+  std::int64_t opened_at_ms = 0;                   // event time of the first evidence
+  std::int64_t detected_at_ms = 0;                 // wall clock when opened
+  std::int64_t updated_at_ms = 0;                  // wall clock of the last change
+  std::optional<std::int64_t> acknowledged_at_ms;  // wall clock of the (first) acknowledgement
   std::optional<std::int64_t> contained_at_ms;
   std::optional<std::int64_t> resolved_at_ms;
   std::string sev_reason;
@@ -49,6 +50,7 @@ struct Incident {
   // happens only when a decision beats both this and `sev`, so a human
   // downgrade is not undone by the evidence it already took into account.
   int rubric_sev = 5;
+  std::string assignee;  // who owns the response; empty when unassigned
 
   // scope
   std::uint64_t objects = 0;
@@ -69,5 +71,17 @@ struct Incident {
   std::vector<Reader> readers;
   std::vector<TimelineEntry> timeline;
 };
+
+// Response times of an incident, in milliseconds; nullopt while not reached.
+// TTD: first exposure event (opened_at) → detection (detected_at, wall clock;
+// large for replayed logs). TTA, TTC, TTR: opened_at → acknowledged_at,
+// contained_at, resolved_at.
+struct ResponseMetrics {
+  std::optional<std::int64_t> ttd_ms;
+  std::optional<std::int64_t> tta_ms;
+  std::optional<std::int64_t> ttc_ms;
+  std::optional<std::int64_t> ttr_ms;
+};
+ResponseMetrics response_metrics(const Incident& incident);
 
 }  // namespace sevwatch::triage

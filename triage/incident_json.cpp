@@ -30,7 +30,21 @@ json::value optional_time(const std::optional<std::int64_t>& ms) {
   return json::string(format_time(*ms));
 }
 
+json::value seconds(const std::optional<std::int64_t>& ms) {
+  if (!ms) return nullptr;
+  return static_cast<double>(*ms) / 1000.0;
+}
+
 }  // namespace
+
+json::object metrics_json(const ResponseMetrics& m) {
+  json::object o;
+  o["ttd_seconds"] = seconds(m.ttd_ms);
+  o["tta_seconds"] = seconds(m.tta_ms);
+  o["ttc_seconds"] = seconds(m.ttc_ms);
+  o["ttr_seconds"] = seconds(m.ttr_ms);
+  return o;
+}
 
 json::object to_json(const Incident& inc, bool full) {
   json::object o;
@@ -43,6 +57,7 @@ json::object to_json(const Incident& inc, bool full) {
   o["opened_at"] = format_time(inc.opened_at_ms);
   o["detected_at"] = format_time(inc.detected_at_ms);
   o["updated_at"] = format_time(inc.updated_at_ms);
+  o["acknowledged_at"] = optional_time(inc.acknowledged_at_ms);
   o["contained_at"] = optional_time(inc.contained_at_ms);
   o["resolved_at"] = optional_time(inc.resolved_at_ms);
   o["sev_reason"] = inc.sev_reason;
@@ -50,6 +65,7 @@ json::object to_json(const Incident& inc, bool full) {
   // Extras beyond the schema's required set: the rubric inputs D and E.
   o["level"] = inc.level.empty() ? json::value(nullptr) : json::value(inc.level);
   o["evidence_class"] = inc.evidence_class;
+  o["assignee"] = inc.assignee.empty() ? json::value(nullptr) : json::value(inc.assignee);
 
   json::object scope;
   scope["objects"] = inc.objects;
@@ -91,6 +107,7 @@ json::object to_json(const Incident& inc, bool full) {
       timeline.emplace_back(std::move(je));
     }
     o["timeline"] = std::move(timeline);
+    o["metrics"] = metrics_json(response_metrics(inc));
   }
   return o;
 }

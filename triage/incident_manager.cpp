@@ -109,7 +109,8 @@ bool same_summary(const Incident& a, const Incident& b) {
          a.audience == b.audience && a.grantees == b.grantees && a.actors == b.actors &&
          a.evidence_class == b.evidence_class && a.events == b.events &&
          a.outsider_reads == b.outsider_reads && a.outsiders == b.outsiders &&
-         a.contained_at_ms == b.contained_at_ms && a.resolved_at_ms == b.resolved_at_ms;
+         a.contained_at_ms == b.contained_at_ms && a.resolved_at_ms == b.resolved_at_ms &&
+         a.acknowledged_at_ms == b.acknowledged_at_ms && a.assignee == b.assignee;
 }
 
 void merge_reader(Reader& dst, const Reader& src) {
@@ -425,6 +426,7 @@ bool acknowledge(IncidentStore& store, std::int64_t id, const std::string& by,
       return false;
     }
     inc.status = Status::acknowledged;
+    if (!inc.acknowledged_at_ms) inc.acknowledged_at_ms = now_ms;
     inc.updated_at_ms = now_ms;
     store.update(inc);
     queue_notification(store, inc, "acknowledged", std::nullopt, by, note, now_ms, now_ms);
@@ -452,6 +454,74 @@ bool resolve(IncidentStore& store, std::int64_t id, const std::string& by, const
     queue_notification(store, inc, "resolved", std::nullopt, by, note, now_ms, now_ms);
     store.add_timeline(
         id, {TimelineEntry{now_ms, "resolved", by, with_note("resolved by " + by, note)}});
+    return true;
+  });
+}
+
+bool contain(IncidentStore& store, std::int64_t id, const std::string& by, const std::string& note,
+             std::int64_t now_ms, std::string& error) {
+  if (by.empty()) {
+    error = "containing needs the name of who does it";
+    return false;
+  }
+  return human_act(store, id, error, [&](Incident& inc) {
+    if (inc.status != Status::open && inc.status != Status::acknowledged) {
+      error = fmt::format("incident {} is {}, not open or acknowledged", id, to_string(inc.status));
+      return false;
+    }
+    inc.status = Status::contained;
+    inc.contained_at_ms = now_ms;
+    inc.updated_at_ms = now_ms;
+    store.update(inc);
+    store.add_timeline(
+        id, {TimelineEntry{now_ms, "contained", by, with_note("contained by " + by, note)}});
+    return true;
+  });
+}
+
+bool assign(IncidentStore& store, std::int64_t id, const std::string& to, const std::string& by,
+            std::int64_t now_ms, std::string& error) {
+  if (by.empty()) {
+    error = "assigning needs the name of who does it";
+    return false;
+  }
+  if (to.find_first_not_of(" \t\r\n") == std::string::npos) {
+    error = "assigning needs the name of the assignee";
+    return false;
+  }
+  return human_act(store, id, error, [&](Incident& inc) {
+    if (inc.assignee == to) {
+      error = fmt::format("incident {} is already assigned to {}", id, to);
+      return false;
+    }
+    const std::string text =
+        inc.assignee.empty() ? fmt::format("assigned to {} by {}", to, by)
+                             : fmt::format("reassigned from {} to {} by {}", inc.assignee, to, by);
+    inc.assignee = to;
+    inc.updated_at_ms = now_ms;
+    store.update(inc);
+    store.add_timeline(id, {TimelineEntry{now_ms, "assigned", by, text}});
+    return true;
+  });
+}
+
+bool add_note(IncidentStore& store, std::int64_t id, const std::string& by, const std::string& text,
+              std::int64_t now_ms, std::string& error) {
+  if (by.empty()) {
+    error = "a note needs the name of who writes it";
+    return false;
+  }
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    error = "a note needs text";
+    return false;
+  }
+  return human_act(store, id, error, [&](Incident& inc) {
+    inc.updated_at_ms = now_ms;
+    store.update(inc);
+    if (store.add_timeline(id, {TimelineEntry{now_ms, "note", by, text}}) == 0) {
+      error = fmt::format("incident {} already has this note at this time", id);
+      return false;
+    }
     return true;
   });
 }

@@ -47,6 +47,16 @@ bool acknowledge(IncidentStore& store, std::int64_t id, const std::string& by,
                  const std::string& note, std::int64_t now_ms, std::string& error);
 bool resolve(IncidentStore& store, std::int64_t id, const std::string& by, const std::string& note,
              std::int64_t now_ms, std::string& error);
+// open or acknowledged → contained; sets contained_at. (Containment actions
+// with plan/execute/verify/revert are not part of this.)
+bool contain(IncidentStore& store, std::int64_t id, const std::string& by, const std::string& note,
+             std::int64_t now_ms, std::string& error);
+// Sets the assignee (any status); refused when `to` already is the assignee.
+bool assign(IncidentStore& store, std::int64_t id, const std::string& to, const std::string& by,
+            std::int64_t now_ms, std::string& error);
+// Adds a `note` timeline entry (any status); `text` must not be blank.
+bool add_note(IncidentStore& store, std::int64_t id, const std::string& by, const std::string& text,
+              std::int64_t now_ms, std::string& error);
 // A human sets the SEV (usually lowering it, which nothing automatic does).
 // `reason` must be non-empty; it becomes sev_reason and goes on the timeline.
 // Later automatic escalation happens only on evidence more severe than what

@@ -154,6 +154,11 @@ CREATE TABLE checkpoints (
   PRIMARY KEY (source, stream)
 );
 )sql",
+    // 4: lifecycle: who owns the incident, and when it was acknowledged (TTA).
+    R"sql(
+ALTER TABLE incidents ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN acknowledged_at BIGINT;
+)sql",
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
@@ -166,7 +171,8 @@ constexpr const char* kDedupKeyLock =
 constexpr const char* kSummaryColumns =
     "id, dedup_key, sev, rubric_sev, status, rule, title, runbook, opened_at, detected_at, "
     "updated_at, contained_at, resolved_at, sev_reason, objects, sensitivity, level, audience, "
-    "grantees, actors, evidence_class, events, outsider_reads, outsiders";
+    "grantees, actors, evidence_class, events, outsider_reads, outsiders, assignee, "
+    "acknowledged_at";
 
 // Bigger lists are sent in several statements of this many values.
 constexpr std::size_t kChunk = 50'000;
@@ -189,7 +195,7 @@ std::vector<std::string> from_json_array(std::string_view text) {
   return out;
 }
 
-// The 23 summary columns after id, in kSummaryColumns order.
+// The 25 summary columns after id, in kSummaryColumns order.
 std::vector<Param> summary_params(const Incident& inc) {
   return {no_nul(inc.dedup_key),
           std::to_string(inc.sev),
@@ -213,7 +219,9 @@ std::vector<Param> summary_params(const Incident& inc) {
           no_nul(inc.evidence_class),
           num(inc.events),
           num(inc.outsider_reads),
-          no_nul(to_json_array(inc.outsiders))};
+          no_nul(to_json_array(inc.outsiders)),
+          no_nul(inc.assignee),
+          opt_num(inc.acknowledged_at_ms)};
 }
 
 std::string one_line(std::string s) {
@@ -259,6 +267,8 @@ Incident read_summary(const R& r, int row) {
   inc.events = r.u64(row, 21);
   inc.outsider_reads = r.u64(row, 22);
   inc.outsiders = from_json_array(r.text(row, 23));
+  inc.assignee = r.text(row, 24);
+  inc.acknowledged_at_ms = r.opt_i64(row, 25);
   return inc;
 }
 }  // namespace
@@ -474,13 +484,14 @@ std::optional<Incident> PgStore::find_by_dedup_key(const std::string& key) {
 }
 
 void PgStore::insert(Incident& inc) {
-  auto r = run(
-      "INSERT INTO incidents (dedup_key, sev, rubric_sev, status, rule, title, runbook, "
-      "opened_at, detected_at, updated_at, contained_at, resolved_at, sev_reason, objects, "
-      "sensitivity, level, audience, grantees, actors, evidence_class, events, outsider_reads, "
-      "outsiders) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-      "$17, $18, $19, $20, $21, $22, $23) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
-      summary_params(inc));
+  auto r =
+      run("INSERT INTO incidents (dedup_key, sev, rubric_sev, status, rule, title, runbook, "
+          "opened_at, detected_at, updated_at, contained_at, resolved_at, sev_reason, objects, "
+          "sensitivity, level, audience, grantees, actors, evidence_class, events, outsider_reads, "
+          "outsiders, assignee, acknowledged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+          "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) "
+          "ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+          summary_params(inc));
   if (r.rows() == 1) {
     inc.id = r.i64(0, 0);
     return;
@@ -502,7 +513,8 @@ void PgStore::update(const Incident& inc) {
           "title = $6, runbook = $7, opened_at = $8, detected_at = $9, updated_at = $10, "
           "contained_at = $11, resolved_at = $12, sev_reason = $13, objects = $14, sensitivity = "
           "$15, level = $16, audience = $17, grantees = $18, actors = $19, evidence_class = $20, "
-          "events = $21, outsider_reads = $22, outsiders = $23 WHERE id = $24",
+          "events = $21, outsider_reads = $22, outsiders = $23, assignee = $24, acknowledged_at "
+          "= $25 WHERE id = $26",
           params);
   if (r.affected() != 1) {
     throw StoreError(fmt::format("{}: update: no incident {}", name_, inc.id));

@@ -79,7 +79,7 @@ std::map<std::string, json::object> incidents_by_key(const std::string& store) {
     }
     INFO(store << " incident " << id);
     CHECK(opened == 1);
-    for (const char* k : {"id", "detected_at", "updated_at", "timeline"}) o.erase(k);
+    for (const char* k : {"id", "detected_at", "updated_at", "timeline", "metrics"}) o.erase(k);
     const std::string key(o.at("dedup_key").as_string());
     CHECK(out.emplace(key, std::move(o)).second);
   }

@@ -47,6 +47,7 @@ json::object stable_show(const std::string& store, std::int64_t id) {
   auto o = parse_json(r.out).as_object();
   o.erase("detected_at");
   o.erase("updated_at");
+  o.erase("metrics");  // ttd_seconds: detected_at (wall clock) - opened_at
   return o;
 }
 
