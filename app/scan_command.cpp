@@ -92,6 +92,11 @@ void print_human(const ScanReport& r, std::size_t inputs, std::ostream& out) {
                      r.seconds > 0 ? static_cast<double>(r.bytes) / 1e6 / r.seconds : 0.0);
   for (const auto& [fmt_name, n] : r.by_format)
     out << fmt::format("  {}: {} events\n", fmt_name, n);
+  std::string phases;
+  for (const auto& [name, secs] : r.phase_seconds) {
+    phases += fmt::format("{}{} {:.2f} s", phases.empty() ? "" : ", ", name, secs);
+  }
+  if (!phases.empty()) out << "  time: " << phases << "\n";
   std::uint64_t rejected = 0;
   for (const auto& [reason, n] : r.rejected) rejected += n;
   out << fmt::format("rejected: {}\n", rejected);
