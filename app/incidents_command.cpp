@@ -222,6 +222,48 @@ int annotate_cmd(const std::string& verb, ArgParser& p, std::ostream& out, std::
   return 0;
 }
 
+// `incidents sev ID --to N --by WHO --reason TEXT`: a human sets the SEV. Lowering
+// it needs a written reason, which goes on the timeline with the actor.
+int sev_cmd(ArgParser& p, std::ostream& out, std::ostream& err) {
+  std::string store_url = "sqlite:sevwatch.db";
+  std::string by;
+  std::string reason;
+  std::string id_text;
+  int sev = -1;
+  while (p.more()) {
+    if (p.flag("--store")) {
+      store_url = p.value();
+    } else if (p.flag("--by")) {
+      by = p.value();
+    } else if (p.flag("--reason")) {
+      reason = p.value();
+    } else if (p.flag("--to")) {
+      sev = p.int_value(0, 5);
+    } else {
+      id_text = p.positional();
+    }
+  }
+  std::int64_t id = 0;
+  if (!p.failed() && !parse_incident_id(id_text, id)) {
+    p.fail("needs an incident ID (a positive number)");
+  }
+  if (!p.failed() && sev < 0) p.fail("needs --to N (the SEV, 0 most severe .. 5)");
+  if (!p.failed() && by.empty()) p.fail("needs --by WHO (the person taking this action)");
+  if (!p.failed() && reason.find_first_not_of(" \t\r\n") == std::string::npos) {
+    p.fail("needs --reason TEXT (why the SEV changes; it goes on the timeline)");
+  }
+  if (p.failed()) return 2;
+  auto store = open_store("incidents", store_url, err);
+  if (!store) return 1;
+  std::string error;
+  if (!triage::set_sev(*store, id, sev, by, reason, wall_ms(), error)) {
+    err << "sevwatch incidents sev: " << error << "\n";
+    return 1;
+  }
+  out << fmt::format("incident {} set to SEV {} by {}\n", id, sev, by);
+  return 0;
+}
+
 }  // namespace
 
 void print_incident(const triage::Incident& inc, std::ostream& out) {
@@ -278,8 +320,9 @@ int incidents_main(const std::vector<std::string>& args, std::ostream& out, std:
     return transition_cmd(verb, p, out, err);
   }
   if (verb == "assign" || verb == "note") return annotate_cmd(verb, p, out, err);
+  if (verb == "sev") return sev_cmd(p, out, err);
   err << "sevwatch incidents: unknown subcommand '" << verb
-      << "' (list, show, ack, assign, note, contain, resolve)\n";
+      << "' (list, show, ack, assign, note, contain, resolve, sev)\n";
   return 2;
 }
 

@@ -25,6 +25,7 @@ constexpr const char* kUsage = R"(usage: sevwatch COMMAND [ARGS]
   incidents ack|resolve|contain ID --by WHO [--note TEXT]
   incidents assign ID --to WHO --by WHO
   incidents note ID --by WHO --text TEXT
+  incidents sev ID --to N --by WHO --reason TEXT  a human sets the SEV (on the timeline)
   rules check [--json] [--context FILE] [--rubric FILE] DIR|FILE...
   rules test [--explain] [--rule ID] DIR|FILE...  run the tests written inside rule files
   demo [--outsiders] [--dir DIR]                the seed incident, replayed end to end

@@ -142,3 +142,36 @@ TEST_CASE("cli: incidents list|show --format ocsf", "[cli][ocsf]") {
             .as_string() == "acknowledged");
   CHECK(run_cli({"incidents", "show", "1", "--format", "xml", "--store", store}).status == 2);
 }
+
+TEST_CASE("cli: a human lowers the SEV only with a written reason", "[cli][lifecycle]") {
+  TempDir tmp("cli-sev");
+  const auto store = make_store(tmp);
+  const auto before =
+      parse_json(run_cli({"incidents", "show", "1", "--store", store, "--json"}).out);
+  const auto sev = before.as_object().at("sev").as_int64();
+  REQUIRE(sev < 5);
+  // No reason, no --by, a SEV out of range: usage errors, nothing changes.
+  CHECK(run_cli({"incidents", "sev", "1", "--to", "5", "--by", "alice", "--store", store}).status ==
+        2);
+  CHECK(run_cli({"incidents", "sev", "1", "--to", "5", "--reason", "x", "--store", store}).status ==
+        2);
+  CHECK(run_cli(
+            {"incidents", "sev", "1", "--to", "9", "--by", "a", "--reason", "x", "--store", store})
+            .status == 2);
+  const auto r = run_cli({"incidents", "sev", "1", "--to", std::to_string(sev + 1), "--by", "alice",
+                          "--reason", "only test tables were exposed", "--store", store});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto after =
+      parse_json(run_cli({"incidents", "show", "1", "--store", store, "--json"}).out).as_object();
+  CHECK(after.at("sev").as_int64() == sev + 1);
+  bool on_timeline = false;
+  for (const auto& t : after.at("timeline").as_array()) {
+    const auto& e = t.as_object();
+    if (e.at("kind").as_string() == "downgraded" && e.at("by").as_string() == "alice" &&
+        std::string(e.at("text").as_string()).find("only test tables") != std::string::npos) {
+      on_timeline = true;
+    }
+  }
+  CHECK(on_timeline);
+}
