@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include "tests/test_support.h"
+#include "tests/triage/store_test_support.h"
 #include "triage/incident_store.h"
 
 using namespace sevwatch;
@@ -19,24 +20,7 @@ using triage::TimelineEntry;
 namespace {
 
 Incident sample(const std::string& key) {
-  Incident inc;
-  inc.sev = 2;
-  inc.rubric_sev = 2;
-  inc.rule = "grant-broad-audience";
-  inc.title = "Sensitive tables readable company-wide";
-  inc.dedup_key = key;
-  inc.opened_at_ms = 1'787'220'000'000;
-  inc.detected_at_ms = 1'787'300'000'000;
-  inc.updated_at_ms = 1'787'300'000'000;
-  inc.sev_reason = "high sensitivity × company audience → SEV 2 (base)";
-  inc.runbook = "runbooks/grant-broad-audience.md";
-  inc.objects = 0;
-  inc.sensitivity = {"people_performance", "prompts_transcripts"};
-  inc.level = "high";
-  inc.audience = "company";
-  inc.grantees = {"public"};
-  inc.actors = {"svc-mci-pipeline"};
-  return inc;
+  return testing::sample_incident(key);
 }
 
 std::unique_ptr<IncidentStore> open_store(const std::filesystem::path& p) {
