@@ -8,7 +8,7 @@ namespace {
 using detectors::AccessEvent;
 
 // When this fires, AccessEvent gained or lost a field: teach the spool below.
-static_assert(sizeof(void*) != 8 || sizeof(AccessEvent) == 592,
+static_assert(sizeof(void*) != 8 || sizeof(AccessEvent) == 624,
               "AccessEvent changed: update EventSpool's encode/decode");
 
 void put_varint(std::string& b, std::uint64_t v) {
@@ -83,7 +83,8 @@ EventSpool::Ref EventSpool::append(const AccessEvent& e) {
   b.push_back(static_cast<char>(e.result));
   b.push_back(static_cast<char>(e.object.level));
   b.push_back(static_cast<char>(e.grant.target.level));
-  b.push_back(static_cast<char>((e.time_zone_assumed ? 1 : 0) | (e.grant.with_grant_option ? 2 : 0)));
+  b.push_back(static_cast<char>((e.time_zone_assumed ? 1 : 0) |
+                                (e.grant.with_grant_option ? 2 : 0) | (e.raw.empty() ? 0 : 4)));
   put_str(b, e.format);
   put_str(b, e.event_uid);
   put_str(b, e.principal);
@@ -104,6 +105,7 @@ EventSpool::Ref EventSpool::append(const AccessEvent& e) {
   put_str(b, e.query);
   put_str(b, e.session);
   put_str(b, e.policy);
+  if (!e.raw.empty()) put_str(b, e.raw);  // flag 4
 
   if (chunks_.empty() || used_.back() + b.size() > kChunkBytes) {
     const std::size_t size = std::max(kChunkBytes, b.size());
@@ -151,6 +153,11 @@ void EventSpool::read(Ref ref, AccessEvent& e) const {
   r.str(e.query);
   r.str(e.session);
   r.str(e.policy);
+  if ((flags & 4) != 0) {
+    r.str(e.raw);
+  } else {
+    e.raw.clear();
+  }
 }
 
 std::size_t EventSpool::bytes() const {

@@ -17,7 +17,7 @@ constexpr const char* kUsage = R"(usage: sevwatch COMMAND [ARGS]
 
   scan [--context FILE] [--rules DIR]... [--store URL] [--format auto|NAME]
        [--fail-on-sev N] [--json] [--catalog NAME] [--mapping FILE]
-       [--utc-offset-minutes N] [--max-line-bytes N] [--threads N]
+       [--utc-offset-minutes N] [--max-line-bytes N] [--threads N] [--sigma-mapping FILE]
        PATH...                                 read audit logs ('-' for stdin) into incidents
   run --config FILE                             the daemon: follow sources live into incidents
   incidents list [--store URL] [--status STATUS] [--json | --format human|json|ocsf]
@@ -26,8 +26,9 @@ constexpr const char* kUsage = R"(usage: sevwatch COMMAND [ARGS]
   incidents assign ID --to WHO --by WHO
   incidents note ID --by WHO --text TEXT
   incidents sev ID --to N --by WHO --reason TEXT  a human sets the SEV (on the timeline)
-  rules check [--json] [--context FILE] [--rubric FILE] DIR|FILE...
-  rules test [--explain] [--rule ID] DIR|FILE...  run the tests written inside rule files
+  rules check [--json] [--context FILE] [--rubric FILE] [--sigma-mapping FILE] DIR|FILE...
+  rules test [--explain] [--rule ID] [--sigma-mapping FILE] DIR|FILE...
+                                                run the tests written inside rule files
   demo [--outsiders] [--dir DIR]                the seed incident, replayed end to end
   notify run|send-pending --routes FILE [--store URL] [--until-idle] [--lease D] [--poll D]
   notify list [--store URL] [--incident ID] [--state STATE] [--json]

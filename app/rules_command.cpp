@@ -8,6 +8,7 @@
 #include "rules/context.h"
 #include "rules/rule_file.h"
 #include "rules/rule_test_runner.h"
+#include "rules/sigma_reader.h"
 #include "triage/sev_rubric.h"
 
 namespace sevwatch::app {
@@ -17,6 +18,7 @@ int check_cmd(ArgParser& p, std::ostream& out, std::ostream& err) {
   std::vector<std::string> paths;
   std::string context_path;
   std::string rubric_path;
+  std::string sigma_mapping;
   bool json = false;
   while (p.more()) {
     if (p.flag("--json")) {
@@ -25,6 +27,8 @@ int check_cmd(ArgParser& p, std::ostream& out, std::ostream& err) {
       context_path = p.value();
     } else if (p.flag("--rubric")) {
       rubric_path = p.value();
+    } else if (p.flag("--sigma-mapping")) {
+      sigma_mapping = p.value();
     } else {
       paths.push_back(p.positional());
     }
@@ -35,7 +39,9 @@ int check_cmd(ArgParser& p, std::ostream& out, std::ostream& err) {
   if (paths.empty() && context_path.empty() && rubric_path.empty()) {
     rules::load_shipped_rules(set, diags);
   }
-  for (const auto& path : paths) rules::load_rules_path(path, set, diags);
+  if (rules::use_sigma_mapping_file(set, sigma_mapping, diags)) {
+    for (const auto& path : paths) rules::load_rules_path(path, set, diags);
+  }
   if (!set.rules.empty() || !set.defs.lists.empty() || !set.defs.macros.empty()) {
     rules::check_rule_set(set, diags);
   }
@@ -66,6 +72,7 @@ int check_cmd(ArgParser& p, std::ostream& out, std::ostream& err) {
 int test_cmd(ArgParser& p, std::ostream& out, std::ostream& err) {
   std::vector<std::string> paths;
   std::string context_path;
+  std::string sigma_mapping;
   rules::RuleTestOptions options;
   while (p.more()) {
     if (p.flag("--explain")) {
@@ -74,6 +81,8 @@ int test_cmd(ArgParser& p, std::ostream& out, std::ostream& err) {
       context_path = p.value();
     } else if (p.flag("--rule")) {
       options.only_rule = p.value();
+    } else if (p.flag("--sigma-mapping")) {
+      sigma_mapping = p.value();
     } else {
       paths.push_back(p.positional());
     }
@@ -82,7 +91,9 @@ int test_cmd(ArgParser& p, std::ostream& out, std::ostream& err) {
   rules::Diagnostics diags;
   rules::RuleSet set;
   if (paths.empty()) rules::load_shipped_rules(set, diags);
-  for (const auto& path : paths) rules::load_rules_path(path, set, diags);
+  if (rules::use_sigma_mapping_file(set, sigma_mapping, diags)) {
+    for (const auto& path : paths) rules::load_rules_path(path, set, diags);
+  }
   rules::check_rule_set(set, diags);
   std::unique_ptr<rules::Context> context;
   if (!context_path.empty()) {

@@ -10,10 +10,11 @@
 #include <map>
 
 #include "app/cli_args.h"
+#include "app/live_engine.h"
+#include "app/rule_reload.h"
 #include "app/wiring.h"
 #include "detectors/sources/dead_letter.h"
 #include "detectors/sources/source.h"
-#include "rules/engine.h"
 #include "triage/incident_manager.h"
 
 namespace sevwatch::app {
@@ -62,18 +63,41 @@ class StoreCheckpoints final : public src::CheckpointStore {
 class RunPipeline final : public src::IngestSink {
  public:
   RunPipeline(Pipeline& p, triage::IncidentStore& store, src::DeadLetterFile& dead_letter,
-              src::CheckpointStore& checkpoints, src::LogFn log)
+              src::CheckpointStore& checkpoints, src::LogFn log, const std::string& state_name)
       : store_(store),
         dead_letter_(dead_letter),
         checkpoints_(checkpoints),
         log_(std::move(log)),
         manager_(store, *p.rubric, wall_ms),
-        engine_(*p.context, p.rules, manager_) {}
+        engine_(*p.context, std::make_unique<rules::RuleSet>(std::move(p.rules)), manager_, store,
+                state_name) {}
+
+  // Before the sources start: the engine state as of the last commit.
+  void restore() {
+    const auto st = engine_.restore();
+    log_replay("engine state restored", st);
+  }
+
+  // Swaps in new rules (compiled without errors). Call right after a commit,
+  // so the current engine's findings are stored before it goes. Throws
+  // StoreError (reading the journal) with the current rules still in place.
+  void reload(std::unique_ptr<rules::RuleSet> rules, const std::string& why) {
+    const auto st = engine_.reload(std::move(rules));
+    ++reloads_;
+    log_("info", fmt::format("rules reloaded ({}): {} rule(s); exposure state rebuilt from {} "
+                             "journal event(s) in {:.0f} ms; aggregate and sequence windows "
+                             "restart from the journal's events only",
+                             why, engine_.rule_count(), st.events, st.ms));
+    if (st.undecodable > 0 || st.baselines_malformed) log_replay("rules reload", st);
+  }
 
   void on_event(detectors::AccessEvent&& e) override {
     ++events_;
     engine_.process(e);
   }
+  std::size_t rule_count() const { return engine_.rule_count(); }
+  void count_reload_failure() { ++reload_failures_; }
+  std::uint64_t reload_failures() const { return reload_failures_; }
   void on_reject(src::Reject&& r) override {
     ++rejects_;
     ++rejected_[{r.source, r.reason}];
@@ -82,7 +106,8 @@ class RunPipeline final : public src::IngestSink {
 
   void add_source(src::Source* s) { sources_.push_back(s); }
 
-  // Commits findings and incidents, then checkpoints, then acknowledges.
+  // Commits findings and incidents; then, in one transaction, the engine's
+  // journal rows and baselines with the checkpoints; then acknowledges.
   // Throws (StoreError, std::runtime_error) when the store cannot commit.
   void commit() {
     engine_.flush();
@@ -99,7 +124,20 @@ class RunPipeline final : public src::IngestSink {
         last = c;
       }
     }
-    if (!changed.empty()) checkpoints_.save(changed);
+    // A checkpoint never moves past an event whose journal row is not durable.
+    const bool state = engine_.state_pending();
+    if (state || !changed.empty()) {
+      store_.begin();
+      try {
+        if (state) engine_.save_state(wall_ms());
+        if (!changed.empty()) checkpoints_.save(changed);
+        store_.commit();
+      } catch (...) {
+        store_.rollback();
+        throw;
+      }
+      if (state) engine_.state_saved();
+    }
     for (auto* s : sources_) s->on_durable();
     const auto& st = manager_.stats();
     if (events_ != logged_events_ || rejects_ != logged_rejects_ ||
@@ -118,18 +156,38 @@ class RunPipeline final : public src::IngestSink {
     log_("info", fmt::format("stopped: {} events, {} rejected, {} incidents opened, {} updated",
                              events_, rejects_, manager_.stats().incidents_opened,
                              manager_.stats().incidents_updated));
+    log_("info", fmt::format("engine state: {} journal row(s) written; rules reloaded {} time(s), "
+                             "{} reload(s) refused",
+                             engine_.journal_rows_written(), reloads_, reload_failures_));
     for (const auto& [key, n] : rejected_) {
       log_("info", fmt::format("rejected by source {}: {}: {}", key.first, key.second, n));
     }
   }
 
  private:
+  void log_replay(const char* what, const ReplayStats& st) {
+    log_("info", fmt::format("{}: {} journal event(s) replayed in {:.0f} ms ({} finding update(s) "
+                             "already stored, not reported again); first_seen baselines {}",
+                             what, st.events, st.ms, st.muted_findings,
+                             st.baselines_loaded ? "loaded" : "none stored"));
+    if (st.undecodable > 0) {
+      log_("warn", fmt::format("{}: {} journal row(s) this build cannot read were skipped", what,
+                               st.undecodable));
+    }
+    if (st.baselines_malformed) {
+      log_("warn", fmt::format("{}: the stored first_seen baselines are malformed; those rules "
+                               "learn again",
+                               what));
+    }
+  }
+
   triage::IncidentStore& store_;
   src::DeadLetterFile& dead_letter_;
   src::CheckpointStore& checkpoints_;
   src::LogFn log_;
   triage::IncidentManager manager_;
-  rules::Engine engine_;
+  LiveEngine engine_;
+  std::uint64_t reloads_ = 0, reload_failures_ = 0;
   std::vector<src::Source*> sources_;
   std::map<std::pair<std::string, std::string>, src::Checkpoint> last_saved_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> rejected_;
@@ -149,8 +207,12 @@ int run_daemon(const RunConfig& config, std::ostream& err) {
     err << line << "\n" << std::flush;
   };
 
+  // Until the reload handler is installed, a SIGHUP (which would end the
+  // process) is ignored: the rules are being read anyway.
+  std::signal(SIGHUP, SIG_IGN);
   Pipeline pipeline;
-  if (!load_pipeline(config.context_path, config.rule_paths, config.rubric_path, pipeline, err)) {
+  if (!load_pipeline(config.context_path, config.rule_paths, config.rubric_path, pipeline, err,
+                     config.sigma_mapping_path)) {
     return 1;
   }
   std::string error;
@@ -168,7 +230,14 @@ int run_daemon(const RunConfig& config, std::ostream& err) {
       log("info", fmt::format("dead-letter file {}", config.dead_letter_path));
     }
     StoreCheckpoints checkpoints(*store);
-    RunPipeline run(pipeline, *store, dead_letter, checkpoints, log);
+    std::string rules_signature = config.rules_reload == RulesReload::watch
+                                      ? rule_files_signature(config.rule_paths)
+                                      : std::string();
+    // Decoders keep source records when the rules read raw.<path> fields (the
+    // rule set moves into the engine below).
+    const bool keep_raw = pipeline.rules.uses_raw;
+    RunPipeline run(pipeline, *store, dead_letter, checkpoints, log, config.state_name);
+    run.restore();
 
     asio::io_context io;
     detectors::DecoderRegistry decoders;
@@ -196,6 +265,7 @@ int run_daemon(const RunConfig& config, std::ostream& err) {
     ctx.decoder_options.max_line_bytes = config.max_line_bytes;
     ctx.decoder_options.max_depth = config.max_depth;
     ctx.decoder_options.assumed_utc_offset_minutes = config.assumed_utc_offset_minutes;
+    ctx.decoder_options.keep_raw = keep_raw;  // raw.<path> fields need the records
     ctx.sink = &run;
     ctx.checkpoints = &checkpoints;
     ctx.log = log;
@@ -207,8 +277,6 @@ int run_daemon(const RunConfig& config, std::ostream& err) {
       run.add_source(sources.back().get());
     }
     for (auto& s : sources) s->start();
-    log("info", fmt::format("running: {} source(s), commit every {} ms", sources.size(),
-                            config.flush_interval_ms));
 
     bool stopping = false;
     auto shutdown = [&](const std::string& why) {
@@ -224,12 +292,67 @@ int run_daemon(const RunConfig& config, std::ostream& err) {
       if (!ec) shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
     });
 
+    // Rules reload: compile the files again; on errors keep the rules in use.
+    auto reload_rules = [&](const std::string& why) {
+      if (stopping || failed) return;
+      if (config.rules_reload == RulesReload::watch) {
+        rules_signature = rule_files_signature(config.rule_paths);
+      }
+      rules::Diagnostics diags;
+      auto next = load_rule_set(config.rule_paths, diags, config.sigma_mapping_path);
+      for (const auto& d : diags.all()) {
+        log(d.severity == rules::DiagSeverity::error ? "error" : "warn",
+            rules::format_diagnostic(d));
+      }
+      if (diags.has_errors()) {
+        run.count_reload_failure();
+        log("error", fmt::format("rules reload ({}) refused: the rule files have errors; still "
+                                 "running the previous {} rule(s) ({} reload(s) refused so far)",
+                                 why, run.rule_count(), run.reload_failures()));
+        return;
+      }
+      if (next->uses_raw && !keep_raw) {
+        log("warn",
+            "the new rules read raw.<path> fields, but the sources were started without "
+            "keeping source records: those fields stay empty until a restart");
+      }
+      if (!commit_or_fail()) return;
+      try {
+        run.reload(std::move(next), why);
+      } catch (const std::exception& e) {
+        run.count_reload_failure();
+        log("error", fmt::format("rules reload ({}) failed: {}; still running the previous {} "
+                                 "rule(s)",
+                                 why, redact_url(e.what()), run.rule_count()));
+      }
+    };
+    asio::signal_set hangup(io, SIGHUP);
+    std::function<void()> wait_hangup = [&] {
+      hangup.async_wait([&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        reload_rules("SIGHUP");
+        wait_hangup();
+      });
+    };
+    wait_hangup();
+    log("info", fmt::format("running: {} source(s), {} rule(s), commit every {} ms; SIGHUP "
+                            "reloads the rules{}",
+                            sources.size(), run.rule_count(), config.flush_interval_ms,
+                            config.rules_reload == RulesReload::watch
+                                ? ", and so does a change of a rule file"
+                                : ""));
+
     asio::steady_timer flush_timer(io);
     std::function<void()> arm = [&] {
       flush_timer.expires_after(std::chrono::milliseconds(config.flush_interval_ms));
       flush_timer.async_wait([&](const boost::system::error_code& ec) {
         if (ec || stopping) return;
         if (!commit_or_fail()) return;
+        if (config.rules_reload == RulesReload::watch &&
+            rule_files_signature(config.rule_paths) != rules_signature) {
+          reload_rules("rule files changed");
+          if (failed) return;
+        }
         bool all_done = true;
         for (auto& s : sources) all_done = all_done && s->finished();
         if (all_done) return shutdown("end of input");

@@ -5,6 +5,16 @@
 // transaction, strictly after the data), then sources are told their input is
 // durable (HTTP answers 200, Kafka commits offsets). SIGINT/SIGTERM stop the
 // sources, commit, and exit 0.
+//
+// The rule engine's state survives restarts (app/live_engine.h): the events
+// that rebuild the exposure state go into the store's grant journal and the
+// first_seen baselines into engine_state, both in the checkpoints'
+// transaction; at start the journal is replayed before any source is read.
+// SIGHUP (and, with `rules_reload: watch`, a changed rule file) re-reads and
+// compiles the rule files: with errors the diagnostics are logged and the
+// rules in use stay; else a new engine is built on them from the journal and
+// the baselines and takes over (aggregate and sequence windows keep only the
+// journal's events).
 #pragma once
 
 #include <ostream>

@@ -105,6 +105,8 @@ void parse(const YAML::Node& root, const fs::path& base, RunConfig& c) {
       for (auto& r : strings(v, key)) c.rule_paths.push_back(resolve(base, r));
     } else if (key == "rubric") {
       c.rubric_path = resolve(base, scalar(v, key));
+    } else if (key == "sigma_mapping") {
+      c.sigma_mapping_path = resolve(base, scalar(v, key));
     } else if (key == "store") {
       c.store_url = scalar(v, key);
       const std::string prefix = "sqlite:";
@@ -142,6 +144,30 @@ void parse(const YAML::Node& root, const fs::path& base, RunConfig& c) {
         } else {
           throw ConfigError(fmt::format("unknown key 'limits.{}'", k));
         }
+      }
+    } else if (key == "engine_state") {
+      if (!v.IsMap()) throw ConfigError("'engine_state' must be a mapping");
+      for (const auto& e : v) {
+        const std::string k = e.first.as<std::string>();
+        if (k == "name") {
+          c.state_name = scalar(e.second, "engine_state.name");
+          static const std::regex name_re("[A-Za-z0-9_.-]{1,64}");
+          if (!std::regex_match(c.state_name, name_re)) {
+            throw ConfigError(
+                "'engine_state.name' must be 1 to 64 letters, digits, '_', '.' or '-'");
+          }
+        } else {
+          throw ConfigError(fmt::format("unknown key 'engine_state.{}'", k));
+        }
+      }
+    } else if (key == "rules_reload") {
+      const std::string mode = scalar(v, key);
+      if (mode == "signal") {
+        c.rules_reload = RulesReload::signal;
+      } else if (mode == "watch") {
+        c.rules_reload = RulesReload::watch;
+      } else {
+        throw ConfigError(fmt::format("'rules_reload' must be signal or watch, not '{}'", mode));
       }
     } else if (key == "sources") {
       if (!v.IsSequence()) throw ConfigError("'sources' must be a list");

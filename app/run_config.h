@@ -12,10 +12,15 @@
 
 namespace sevwatch::app {
 
+// When `run` re-reads its rule files: on SIGHUP only, or also when one of
+// them changes (checked every flush interval).
+enum class RulesReload { signal, watch };
+
 struct RunConfig {
   std::string context_path;             // empty: the shipped default context
   std::vector<std::string> rule_paths;  // empty: the shipped rule pack
   std::string rubric_path;              // empty: the shipped rubric
+  std::string sigma_mapping_path;       // for Sigma rule files; empty: the shipped mapping
   std::string store_url = "sqlite:sevwatch.db";
   std::string dead_letter_path;  // empty: rejects are only counted
   std::size_t dead_letter_max_raw_bytes = 4096;
@@ -24,6 +29,10 @@ struct RunConfig {
   std::size_t max_depth = 64;
   int assumed_utc_offset_minutes = 0;
   std::vector<detectors::sources::SourceSpec> sources;  // enabled ones only
+  // The name of this process's grant journal and baselines in the store
+  // (engine_state.name); processes sharing one store need different names.
+  std::string state_name = "run";
+  RulesReload rules_reload = RulesReload::signal;
 };
 
 // Loads and checks the file. On failure returns false with `error` set to one

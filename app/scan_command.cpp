@@ -140,8 +140,8 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
     mark = now;
   };
   Pipeline pipeline;
-  if (!load_pipeline(options.context_path, options.rule_paths, options.rubric_path, pipeline,
-                     err)) {
+  if (!load_pipeline(options.context_path, options.rule_paths, options.rubric_path, pipeline, err,
+                     options.sigma_mapping)) {
     return 1;
   }
   std::string error;
@@ -167,6 +167,7 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
   decoder_options.catalog = options.catalog;
   decoder_options.mapping_file = options.mapping_file;
   decoder_options.assumed_utc_offset_minutes = options.utc_offset_minutes;
+  decoder_options.keep_raw = pipeline.rules.uses_raw;  // raw.<path> fields need the records
   std::vector<DecodedInput> inputs(paths.size());
   for (std::size_t i = 0; i < paths.size(); ++i) {
     inputs[i].path = paths[i];
@@ -294,6 +295,8 @@ int scan_main(const std::vector<std::string>& args, std::ostream& out, std::ostr
     } else if (p.flag("--mapping")) {
       o.mapping_file = p.value();
       if (o.format == "auto") o.format = "json_mapped";
+    } else if (p.flag("--sigma-mapping")) {
+      o.sigma_mapping = p.value();
     } else if (p.flag("--utc-offset-minutes")) {
       o.utc_offset_minutes = p.int_value(-14 * 60, 14 * 60);
     } else if (p.flag("--max-line-bytes")) {

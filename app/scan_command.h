@@ -22,8 +22,9 @@ struct ScanOptions {
   std::vector<std::string> paths;  // files, directories (every file inside), or "-"
   int threads = 0;                 // decoding threads; 0: one per core
   std::size_t max_line_bytes = 1 << 20;
-  std::string catalog;  // catalog name for formats whose logs carry none (Hive)
-  std::string mapping_file;  // field mapping for --format json_mapped
+  std::string catalog;         // catalog name for formats whose logs carry none (Hive)
+  std::string mapping_file;    // field mapping for --format json_mapped
+  std::string sigma_mapping;   // --sigma-mapping: for Sigma rule files (empty: the shipped one)
   int utc_offset_minutes = 0;  // zone of zone-less timestamps, minutes east of UTC
 };
 

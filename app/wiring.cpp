@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "rules/sigma_reader.h"
+
 namespace sevwatch::app {
 
 std::int64_t wall_ms() {
@@ -19,13 +21,14 @@ std::unique_ptr<triage::IncidentStore> open_store(const std::string& command,
 }
 
 bool load_pipeline(const std::string& context_path, const std::vector<std::string>& rule_paths,
-                   const std::string& rubric_path, Pipeline& out, std::ostream& err) {
+                   const std::string& rubric_path, Pipeline& out, std::ostream& err,
+                   const std::string& sigma_mapping_path) {
   rules::Diagnostics diags;
   out.context = context_path.empty() ? rules::Context::builtin_default()
                                      : rules::Context::load_file(context_path, diags);
   if (rule_paths.empty()) {
     rules::load_shipped_rules(out.rules, diags);
-  } else {
+  } else if (rules::use_sigma_mapping_file(out.rules, sigma_mapping_path, diags)) {
     for (const auto& p : rule_paths) rules::load_rules_path(p, out.rules, diags);
   }
   rules::check_rule_set(out.rules, diags);

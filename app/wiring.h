@@ -30,7 +30,10 @@ std::int64_t wall_ms();
 std::unique_ptr<triage::IncidentStore> open_store(const std::string& command,
                                                   const std::string& url, std::ostream& err);
 
+// `sigma_mapping_path`: the Sigma mapping for Sigma rule files (empty: the
+// shipped rules/sigma/mapping.yaml).
 bool load_pipeline(const std::string& context_path, const std::vector<std::string>& rule_paths,
-                   const std::string& rubric_path, Pipeline& out, std::ostream& err);
+                   const std::string& rubric_path, Pipeline& out, std::ostream& err,
+                   const std::string& sigma_mapping_path = {});
 
 }  // namespace sevwatch::app

@@ -89,6 +89,10 @@ struct AccessEvent {
   std::string query;  // may hold sensitive text: redact in views
   std::string session;
   std::string policy;  // deciding policy id, when the source names one
+  // The source record as JSON text, for `raw.<path>` rule fields; kept only
+  // when DecoderOptions::keep_raw is set (else empty). For JSON-line formats
+  // the whole line; a CloudTrail `Records` entry is its own record.
+  std::string raw;
 };
 
 std::string_view to_string(Action a);

@@ -44,6 +44,41 @@ std::set<Binding> policy_bindings(dom::element policy) {
   return out;
 }
 
+// bigquery_object() into `out`, reusing its strings.
+void bigquery_object_into(std::string_view name, ObjectRef& out) {
+  // split(name, '/'): the number of parts and the first six.
+  std::string_view parts[6];
+  std::size_t n = 0;
+  for (std::string_view rest = name;;) {
+    const auto slash = rest.find('/');
+    if (n < 6) parts[n] = rest.substr(0, slash);
+    ++n;
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  auto strip = [](std::string_view t) {  // table decorators: t$20260101, t@123
+    return t.substr(0, t.find_first_of("$@"));
+  };
+  out.columns.clear();
+  if (n >= 2 && parts[0] == "projects") {
+    out.name.assign(parts[1]);
+    out.level = ObjectLevel::catalog;
+    if (n == 2) return;
+    if (n >= 4 && parts[2] == "datasets") {
+      out.name.append(".").append(parts[3]);
+      out.level = ObjectLevel::schema;
+      if (n == 4) return;
+      if (n == 6 && parts[4] == "tables") {
+        out.name.append(".").append(strip(parts[5]));
+        out.level = ObjectLevel::table;
+        return;
+      }
+    }
+  }
+  out.name.assign(name);
+  out.level = ObjectLevel::none;
+}
+
 class BigQueryDecoder final : public JsonRecordDecoder {
  public:
   explicit BigQueryDecoder(const DecoderOptions& o) : JsonRecordDecoder(o, kBigQueryFormat) {}
@@ -54,13 +89,16 @@ class BigQueryDecoder final : public JsonRecordDecoder {
     if (rec["protoPayload"].get(p) || !p.is_object()) {
       return reject(sink, weird::kMissingField, pos, "missing field 'protoPayload'");
     }
-    AccessEvent ev;
+    // One event per decoder, reused: its strings keep their capacity unless
+    // the sink moves them away.
+    AccessEvent& ev = ev_;
+    reset_event(ev);
     if (!start_event(ev, rec["timestamp"], "timestamp", pos, sink)) return;
-    ev.event_uid = json_text(rec, "insertId");
-    ev.principal = json_text(p, "authenticationInfo.principalEmail");
-    ev.client_ip = json_text(p, "requestMetadata.callerIp");
-    const std::string method = json_text(p, "methodName");
-    ev.operation = method;
+    text_into(rec, "insertId", ev.event_uid);
+    text_into(p, "authenticationInfo.principalEmail", ev.principal);
+    text_into(p, "requestMetadata.callerIp", ev.client_ip);
+    text_into(p, "methodName", ev.operation);
+    const std::string& method = ev.operation;
     ev.result = Result::allowed;
     if (json_int(p, "status.code", 0) != 0) ev.result = Result::denied;
     std::vector<std::string> denied_resources;
@@ -73,8 +111,9 @@ class BigQueryDecoder final : public JsonRecordDecoder {
         }
       }
     }
-    const std::string resource = json_text(p, "resourceName");
-    ev.object = bigquery_object(resource);
+    text_into(p, "resourceName", resource_);
+    const std::string& resource = resource_;
+    bigquery_object_into(resource, ev.object);
 
     dom::element m;
     const bool has_meta = !json_at(p, "metadata").get(m) && m.is_object();
@@ -218,28 +257,27 @@ class BigQueryDecoder final : public JsonRecordDecoder {
     }
   }
 
+  // json_text(root, path) into `out`.
+  static void text_into(dom::element root, std::string_view path, std::string& out) {
+    dom::element v;
+    if (json_at(root, path).get(v)) {
+      out.clear();
+    } else {
+      json_text_into(v, out);
+    }
+  }
+
   std::map<std::string, std::set<Binding>> policies_;  // object -> last policy seen
+  AccessEvent ev_;                                     // the record's event (on_record())
+  std::string resource_;
 };
 
 }  // namespace
 
 ObjectRef bigquery_object(std::string_view name) {
-  const auto parts = split(name, '/');
-  auto strip = [](std::string_view t) {  // table decorators: t$20260101, t@123
-    return t.substr(0, t.find_first_of("$@"));
-  };
-  if (parts.size() >= 2 && parts[0] == "projects") {
-    std::string out(parts[1]);
-    if (parts.size() == 2) return ObjectRef{out, ObjectLevel::catalog, ""};
-    if (parts.size() >= 4 && parts[2] == "datasets") {
-      out += "." + std::string(parts[3]);
-      if (parts.size() == 4) return ObjectRef{out, ObjectLevel::schema, ""};
-      if (parts.size() == 6 && parts[4] == "tables") {
-        return ObjectRef{out + "." + std::string(strip(parts[5])), ObjectLevel::table, ""};
-      }
-    }
-  }
-  return ObjectRef{std::string(name), ObjectLevel::none, ""};
+  ObjectRef out;
+  bigquery_object_into(name, out);
+  return out;
 }
 
 Grantee bigquery_member(std::string_view m) {

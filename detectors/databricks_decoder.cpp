@@ -1,5 +1,6 @@
 #include "detectors/databricks_decoder.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -10,11 +11,15 @@ namespace sevwatch::detectors {
 namespace {
 
 // The first of the spellings (delivered logs are camelCase, the system
-// table snake_case) present in the record.
-std::string first_text(dom::element rec, std::initializer_list<std::string_view> paths) {
+// table snake_case) present in the record, as json_text would give it: a
+// view into the document, or into `scratch` for a number or boolean.
+std::string_view first_text(dom::element rec, std::initializer_list<std::string_view> paths,
+                            std::string& scratch) {
   for (std::string_view p : paths) {
-    std::string v = json_text(rec, p);
-    if (!v.empty()) return v;
+    dom::element v;
+    if (json_at(rec, p).get(v)) continue;
+    const std::string_view t = json_text_view(v, scratch);
+    if (!t.empty()) return t;
   }
   return {};
 }
@@ -51,8 +56,8 @@ class DatabricksDecoder final : public JsonRecordDecoder {
 
  private:
   void on_record(dom::element rec, const SourcePos& pos, EventSink& sink) override {
-    const std::string service = first_text(rec, {"serviceName", "service_name"});
-    const std::string action = first_text(rec, {"actionName", "action_name"});
+    const std::string_view service = first_text(rec, {"serviceName", "service_name"}, service_);
+    const std::string_view action = first_text(rec, {"actionName", "action_name"}, action_);
     if (service.empty() || action.empty()) {
       return reject(sink, weird::kMissingField, pos, "missing field 'serviceName' or 'actionName'");
     }
@@ -60,44 +65,45 @@ class DatabricksDecoder final : public JsonRecordDecoder {
     dom::element time;
     auto t = rec["timestamp"];
     if (t.get(time)) t = rec["event_time"];
-    AccessEvent ev;
+    // One event per decoder, reused: its strings keep their capacity unless
+    // the sink moves them away.
+    AccessEvent& ev = ev_;
+    reset_event(ev);
     if (!start_event(ev, t, "timestamp", pos, sink)) return;
-    ev.operation = action;
-    ev.principal =
-        first_text(rec, {"userIdentity.email", "user_identity.email", "identity_metadata.run_as"});
-    ev.client_ip = first_text(rec, {"sourceIPAddress", "source_ip_address"});
-    ev.event_uid = first_text(rec, {"requestId", "request_id", "event_id"});
-    ev.session = first_text(rec, {"sessionId", "session_id"});
-    const std::string status = first_text(rec, {"response.statusCode", "response.status_code"});
-    const int code = status.empty() ? 0 : std::atoi(status.c_str());
+    ev.operation.assign(action);
+    ev.principal.assign(first_text(
+        rec, {"userIdentity.email", "user_identity.email", "identity_metadata.run_as"}, text_));
+    ev.client_ip.assign(first_text(rec, {"sourceIPAddress", "source_ip_address"}, text_));
+    ev.event_uid.assign(first_text(rec, {"requestId", "request_id", "event_id"}, text_));
+    ev.session.assign(first_text(rec, {"sessionId", "session_id"}, text_));
+    status_.assign(first_text(rec, {"response.statusCode", "response.status_code"}, text_));
+    const int code = status_.empty() ? 0 : std::atoi(status_.c_str());
     ev.result = code == 0 ? Result::unknown : code >= 400 ? Result::denied : Result::allowed;
     dom::element params;
     if (rec["requestParams"].get(params) && rec["request_params"].get(params)) {
       return reject(sink, weird::kMissingField, pos, "missing field 'requestParams'");
     }
-    auto param = [&](std::initializer_list<std::string_view> keys) {
-      for (std::string_view k : keys) {
-        std::string v = json_text(params, k);
-        if (!v.empty()) return v;
-      }
-      return std::string();
+    // The first non-empty parameter among `keys` (json_text), into `scratch`.
+    auto param = [&](std::initializer_list<std::string_view> keys, std::string& scratch) {
+      return first_text(params, keys, scratch);
     };
 
     if (action == "updatePermissions") {
-      const std::string type = param({"securable_type"});
-      ObjectRef target{param({"securable_full_name", "full_name_arg", "full_name"}),
-                       securable_level(type), ""};
+      const std::string type(param({"securable_type"}, text_));
+      ObjectRef target{
+          std::string(param({"securable_full_name", "full_name_arg", "full_name"}, text2_)),
+          securable_level(type), ""};
       return permissions(params, target, to_upper(type), ev, sink);
     }
-    ev.object.name =
-        param({"full_name_arg", "table_full_name", "securable_full_name", "full_name"});
-    ev.object.level =
-        split(ev.object.name, '.').size() == 3 ? ObjectLevel::table : ObjectLevel::none;
+    ev.object.name.assign(
+        param({"full_name_arg", "table_full_name", "securable_full_name", "full_name"}, text_));
+    const auto dots = std::count(ev.object.name.begin(), ev.object.name.end(), '.');
+    ev.object.level = dots == 2 ? ObjectLevel::table : ObjectLevel::none;  // catalog.schema.table
     if (action == "generateTemporaryTableCredential") {
-      const std::string op = param({"operation"});
+      const std::string_view op = param({"operation"}, text_);
       ev.action = op == "READ" ? Action::read : Action::write;
     } else if (action == "getTable" || action == "getCatalog" || action == "getSchema" ||
-               action.rfind("list", 0) == 0) {
+               action.substr(0, 4) == "list") {
       ev.action = Action::metadata;
     } else if (action == "createTable" || action == "createSchema" || action == "createCatalog") {
       ev.action = Action::create;
@@ -105,7 +111,7 @@ class DatabricksDecoder final : public JsonRecordDecoder {
       ev.action = Action::drop;
     } else if (action == "updateTables" || action == "updateTable" || action == "updateSchema") {
       ev.action = Action::alter;
-    } else if (action.rfind("deltaSharing", 0) == 0) {
+    } else if (action.substr(0, 12) == "deltaSharing") {
       ev.action = Action::export_data;
     }
     sink.on_event(std::move(ev));
@@ -150,6 +156,9 @@ class DatabricksDecoder final : public JsonRecordDecoder {
       }
     }
   }
+
+  AccessEvent ev_;  // the record's event (on_record())
+  std::string service_, action_, status_, text_, text2_;
 };
 
 }  // namespace

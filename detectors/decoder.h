@@ -64,6 +64,10 @@ struct DecoderOptions {
   std::string catalog;
   // json_mapped: the YAML file mapping JSON fields to AccessEvent fields.
   std::string mapping_file;
+  // Keep each event's source record in AccessEvent::raw (JSON records only;
+  // see raw_record.h). Set when the rules use `raw.<path>` fields: it costs a
+  // copy of every record.
+  bool keep_raw = false;
 };
 
 class Decoder {

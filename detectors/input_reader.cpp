@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "detectors/raw_record.h"
+
 namespace sevwatch::detectors {
 namespace {
 
@@ -229,11 +231,15 @@ InputResult read_input(const std::string& path, std::string_view format,
   }
 
   std::unique_ptr<Decoder> decoder = info->make(options);
+  // With keep_raw, events get the line they were decoded from (raw_record.h).
+  RawLineSink raw_sink(sink);
+  EventSink& out = options.keep_raw ? static_cast<EventSink&>(raw_sink) : sink;
   for (const auto& h : held) {
     if (h.too_long) {
       report_too_long(sink, h.pos, h.length, options.max_line_bytes);
     } else {
-      decoder->decode_line(h.text, h.pos, sink);
+      if (options.keep_raw) raw_sink.set_line(h.text);
+      decoder->decode_line(h.text, h.pos, out);
     }
   }
   held.clear();
@@ -241,16 +247,19 @@ InputResult read_input(const std::string& path, std::string_view format,
     const auto st = reader.next(line, pos.line, pos.offset, length);
     if (st == LineReader::Status::end) break;
     if (st == LineReader::Status::error) {
-      decoder->finish(sink);
+      raw_sink.set_line({});
+      decoder->finish(out);
       return fail_read();
     }
     if (st == LineReader::Status::too_long) {
       report_too_long(sink, pos, length, options.max_line_bytes);
       continue;
     }
-    decoder->decode_line(line, pos, sink);
+    if (options.keep_raw) raw_sink.set_line(line);
+    decoder->decode_line(line, pos, out);
   }
-  decoder->finish(sink);
+  raw_sink.set_line({});
+  decoder->finish(out);
   if (reader.truncated()) {
     SourcePos end_pos = pos;
     end_pos.line = reader.lines();

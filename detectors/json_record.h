@@ -20,6 +20,28 @@ namespace sevwatch::detectors {
 
 namespace dom = simdjson::dom;
 
+// Empties every field of `ev` but keeps its strings' and vectors' capacity,
+// so a decoder that reuses one event per record allocates only when a value
+// outgrows the last one (the sink may also have moved the event away: then
+// this is a plain reset).
+void reset_event(AccessEvent& ev);
+
+// Asks the CPU to start loading the bytes after `line`. Records usually
+// arrive back to back in one buffer (read_input's chunks, a file read whole),
+// and a decoder spends long enough on each for the hardware prefetcher to
+// fall behind: this keeps the next records on their way from memory. A
+// prefetch never faults, so what follows `line` need not be readable.
+// Each call asks for about as many bytes as `line` holds, kAhead bytes on:
+// over a run of records, every cache line once.
+inline void prefetch_following(std::string_view line) {
+  constexpr std::size_t kAhead = 2048;  // bytes; a few records
+  const auto next = reinterpret_cast<std::uintptr_t>(line.data() + line.size());
+  const std::size_t n = line.size() < kAhead ? line.size() : kAhead;
+  for (std::size_t i = kAhead - n; i < kAhead; i += 64) {
+    __builtin_prefetch(reinterpret_cast<const void*>(next + i));
+  }
+}
+
 // The value at a dotted path ("protoPayload.authenticationInfo.principalEmail")
 // or an error (NO_SUCH_FIELD, INCORRECT_TYPE) when a step is missing.
 simdjson::simdjson_result<dom::element> json_at(dom::element root, std::string_view path);
@@ -28,6 +50,13 @@ simdjson::simdjson_result<dom::element> json_at(dom::element root, std::string_v
 // missing, null, objects and arrays.
 std::string json_text(dom::element root, std::string_view path);
 std::string json_text(dom::element value);
+
+// json_text into `out` (replaced): no allocation when `out` has the room.
+void json_text_into(dom::element value, std::string& out);
+
+// json_text as a view: into the document for strings, else into `scratch`
+// (numbers, booleans); "" for null, objects and arrays.
+std::string_view json_text_view(dom::element value, std::string& scratch);
 
 // The string at `path` as a view into the parsed document ("" unless a string).
 std::string_view json_str(dom::element root, std::string_view path);
@@ -89,17 +118,37 @@ class JsonRecordDecoder : public Decoder {
   // Checks and parses one complete JSON text (a line, or a buffered document
   // when `cap` allows more than a line). Reports the weird and returns false
   // when the text is rejected.
+  // `known_error`: the parse of `text` already failed with it (no second
+  // parse); UNINITIALIZED when `text` is still to be parsed.
   bool parse_text(std::string_view text, std::size_t cap, const SourcePos& pos, EventSink& sink,
-                  dom::element& out);
+                  dom::element& out, simdjson::error_code known_error = simdjson::UNINITIALIZED);
+
+  // Reports nesting_too_deep / truncated_json (json_guard.h) and returns
+  // false for such texts.
+  bool shape_ok(std::string_view text, const SourcePos& pos, EventSink& sink);
 
   // Parses JSON carried as a string inside a record (Ranger changeInfo,
   // Databricks `changes`, Glue policyInJson) with a second parser, so the
   // outer document stays valid.
   bool parse_inner(std::string_view text, dom::element& out);
 
-  static void reject(EventSink& sink, std::string_view reason, const SourcePos& pos,
-                     std::string detail) {
-    sink.on_weird(Weird{reason, pos, std::move(detail)});
+  // Reports a weird. The Weird is the decoder's, reused from call to call:
+  // its strings keep their capacity unless the sink moves them away.
+  void reject(EventSink& sink, std::string_view reason, const SourcePos& pos,
+              std::string_view detail) {
+    weird_.reason = reason;
+    weird_.pos = pos;
+    weird_.detail.assign(detail);
+    sink.on_weird(std::move(weird_));
+  }
+  // The same with the detail in parts (no temporary string to join them).
+  void reject(EventSink& sink, std::string_view reason, const SourcePos& pos,
+              std::initializer_list<std::string_view> detail) {
+    weird_.reason = reason;
+    weird_.pos = pos;
+    weird_.detail.clear();
+    for (const std::string_view part : detail) weird_.detail.append(part);
+    sink.on_weird(std::move(weird_));
   }
 
   // An event with format, position and (when `time` parses) time filled in;
@@ -107,10 +156,17 @@ class JsonRecordDecoder : public Decoder {
   bool start_event(AccessEvent& ev, simdjson::simdjson_result<dom::element> time_value,
                    std::string_view time_field, const SourcePos& pos, EventSink& sink);
 
+  // True when `text`, which the parser accepted, needs the shape scan for
+  // nesting_too_deep.
+  bool maybe_too_deep(std::string_view text) const;
+
   DecoderOptions opts_;
   std::string format_;
   dom::parser parser_;
   dom::parser inner_;
+  bool depth_checked_ = false;  // the parsers enforce opts_.max_depth (constructor)
+  Weird weird_;                 // reject()
+  std::string weird_text_;      // start_event(): a bad timestamp's text
 };
 
 }  // namespace sevwatch::detectors

@@ -2,13 +2,16 @@
 
 #include <simdjson.h>
 
+#include <bit>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
 
 #include "detectors/grant_statement_parser.h"
 #include "detectors/json_guard.h"
+#include "detectors/json_record.h"
 #include "detectors/sql_lexer.h"
 #include "detectors/time_parse.h"
 
@@ -31,10 +34,42 @@ struct RangerFields {
   std::string_view repo, req_user, evt_time, access, resource, res_type, sess, cli_ip, req_data, id;
 };
 
+// The first '"' or '\\' at or after `p`, 8 bytes at a time. The caller knows
+// one comes before the input copy ends (a JSON string is closed: simdjson's
+// stage 1 checked) and that 7 bytes more are readable (the copy's padding).
+const char* quote_or_backslash(const char* p) {
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    for (;; p += 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, p, sizeof w);
+      const std::uint64_t q = w ^ (kOnes * '"');
+      const std::uint64_t b = w ^ (kOnes * '\\');
+      // The lowest high bit set marks the first zero byte of q or b.
+      const std::uint64_t hit = ((q - kOnes) & ~q & kHigh) | ((b - kOnes) & ~b & kHigh);
+      if (hit != 0) return p + (std::countr_zero(hit) >> 3);
+    }
+  } else {
+    while (*p != '"' && *p != '\\') ++p;
+    return p;
+  }
+}
+
 simdjson::error_code read_string(od::value& v, std::string_view& out) {
   od::json_type type;
   if (auto e = v.type().get(type)) return e;
-  if (type == od::json_type::string) return v.get_string().get(out);
+  if (type == od::json_type::string) {
+    // Without a backslash the string is its own text: a view into the input
+    // copy, no unescaping (simdjson's stage 1 has validated its bytes).
+    const char* body = v.raw_json_token().data() + 1;  // after the opening quote
+    const char* end = quote_or_backslash(body);
+    if (*end == '"') {
+      out = std::string_view(body, static_cast<std::size_t>(end - body));
+      return simdjson::SUCCESS;
+    }
+    return v.get_string().get(out);
+  }
   if (type == od::json_type::number || type == od::json_type::boolean) {
     out = trim_json_ws(v.raw_json_token());
   }
@@ -64,11 +99,18 @@ simdjson::error_code read_int(od::value& v, std::int64_t& out, bool& present) {
 
 simdjson::error_code read_fields(od::object& obj, RangerFields& f) {
   for (auto field_result : obj) {
-    od::field field;
-    if (auto e = std::move(field_result).get(field)) return e;
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
-    od::value v = field.value();
+    // References, not copies: GCC copies simdjson's field/value structs
+    // through the stack in a way that stalls store forwarding, twice a field.
+    if (auto e = field_result.error()) return e;
+    od::field& field = field_result.value_unsafe();
+    // Keys are compared as written unless they hold an escape: no copy.
+    const char* raw_key = field.key().raw();
+    const char* key_end = quote_or_backslash(raw_key);
+    std::string_view key(raw_key, static_cast<std::size_t>(key_end - raw_key));
+    if (*key_end == '\\') {
+      if (auto e = field.unescaped_key().get(key)) return e;
+    }
+    od::value& v = field.value();
     simdjson::error_code e = simdjson::SUCCESS;
     bool ignored = false;
     switch (key.size()) {
@@ -166,8 +208,18 @@ void hive_object(std::string_view repo, std::string_view resource, std::string_v
   }
 }
 
+// Case-insensitive match against an ASCII keyword (`b`). Like iequals, but
+// without toupper's locale lookup: a non-ASCII byte never matches either way.
 bool ieq(std::string_view a, std::string_view b) {
-  return iequals(a, b);
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto x = static_cast<unsigned char>(a[i]);
+    const auto y = static_cast<unsigned char>(b[i]);
+    const auto ux = x >= 'a' && x <= 'z' ? x - 32 : x;
+    const auto uy = y >= 'a' && y <= 'z' ? y - 32 : y;
+    if (ux != uy) return false;
+  }
+  return true;
 }
 
 // A JSON value other than an object: an array or string (balanced, already
@@ -192,14 +244,10 @@ class RangerDecoder final : public Decoder {
       return reject(sink, weird::kLineTooLong, pos,
                     "record of " + std::to_string(line.size()) + " bytes");
     }
-    if (!simdjson::validate_utf8(line.data(), line.size())) {
-      return reject(sink, weird::kInvalidUtf8, pos, "record is not valid UTF-8");
-    }
-    // Fewer brackets than the depth limit cannot nest too deep: then only a
-    // record simdjson rejects needs the (slower) shape scan, to tell a
-    // truncated record from other bad JSON.
-    if (count_open_brackets(line) > opts_.max_depth && !shape_ok(line, pos, sink)) return;
     if (line[0] != '{') {
+      if (!simdjson::validate_utf8(line.data(), line.size())) {
+        return reject(sink, weird::kInvalidUtf8, pos, "record is not valid UTF-8");
+      }
       if (!shape_ok(line, pos, sink)) return;
       if (is_json_non_object(line)) {
         return reject(sink, weird::kNotAnObject, pos, "top-level JSON value is not an object");
@@ -216,6 +264,9 @@ class RangerDecoder final : public Decoder {
     RangerFields f;
     od::document doc;
     od::object obj;
+    // simdjson's stage 1 validates UTF-8 for the whole record, so a record it
+    // accepts needs no separate check; a rejected one is checked again below
+    // to name the reason (invalid_utf8, then the shape, then invalid_json).
     simdjson::error_code err = parser_.iterate(view).get(doc);
     if (!err) err = doc.get_object().get(obj);
     if (!err) err = read_fields(obj, f);
@@ -226,9 +277,15 @@ class RangerDecoder final : public Decoder {
       }
     }
     if (err) {
+      if (!simdjson::validate_utf8(line.data(), line.size())) {
+        return reject(sink, weird::kInvalidUtf8, pos, "record is not valid UTF-8");
+      }
       if (!shape_ok(line, pos, sink)) return;
       return reject(sink, weird::kInvalidJson, pos, simdjson::error_message(err));
     }
+    // Fewer brackets than the depth limit cannot nest too deep: only then
+    // does the record need the (slower) shape scan.
+    if (count_open_brackets(line) > opts_.max_depth && !shape_ok(line, pos, sink)) return;
     build(f, pos, sink);
   }
 
@@ -269,7 +326,10 @@ class RangerDecoder final : public Decoder {
     }
     const bool hdfs = f.repo_type == kRepoTypeHdfs;
 
-    AccessEvent ev;
+    // One event per decoder, reused: its strings keep their capacity unless
+    // the sink moves them away.
+    AccessEvent& ev = ev_;
+    reset_event(ev);
     ev.time_ms = wall_ms - static_cast<std::int64_t>(opts_.assumed_utc_offset_minutes) * 60000;
     ev.time_zone_assumed = true;
     ev.format.assign(kRangerAuditFormat);
@@ -282,7 +342,11 @@ class RangerDecoder final : public Decoder {
     ev.client_ip.assign(f.cli_ip);
     ev.query.assign(f.req_data);
     ev.session.assign(f.sess);
-    if (f.has_policy) ev.policy = std::to_string(f.policy);
+    if (f.has_policy) {
+      char digits[24];
+      const auto r = std::to_chars(digits, digits + sizeof digits, f.policy);
+      ev.policy.assign(digits, r.ptr);
+    }
 
     if (!f.resource.empty()) {
       if (hdfs) {
@@ -298,13 +362,13 @@ class RangerDecoder final : public Decoder {
     }
 
     if (ev.action == Action::grant || ev.action == Action::revoke) {
-      return emit_grant(std::move(ev), f, sink);
+      return emit_grant(ev, f, sink);
     }
     sink.on_event(std::move(ev));
   }
 
   // The grantee is only in the SQL text (reqData).
-  void emit_grant(AccessEvent ev, const RangerFields& f, EventSink& sink) {
+  void emit_grant(AccessEvent& ev, const RangerFields& f, EventSink& sink) {
     if (f.req_data.empty()) {
       return reject(sink, weird::kBadGrantStatement, ev.pos,
                     "grant/revoke audit without reqData (the grantee is unknown)");
@@ -347,6 +411,7 @@ class RangerDecoder final : public Decoder {
   DecoderOptions opts_;
   od::parser parser_;
   std::string buf_;
+  AccessEvent ev_;
 };
 
 bool looks_like_ranger(std::string_view line) {

@@ -1,6 +1,6 @@
 #include "detectors/snowflake_decoder.h"
 
-#include <set>
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -11,36 +11,141 @@
 namespace sevwatch::detectors {
 namespace {
 
-// Case-insensitive field access on a row (exports differ in key case).
-struct Row {
-  dom::object obj;
-  simdjson::simdjson_result<dom::element> get(std::string_view key) const {
-    return json_field_ci(obj, key);
+// The row keys the decoder reads.
+enum Key : unsigned {
+  kDirectObjectsAccessed,
+  kBaseObjectsAccessed,
+  kObjectsModified,
+  kGranteeName,
+  kPrivilege,
+  kQueryText,
+  kQueryStartTime,
+  kUserName,
+  kQueryId,
+  kDeletedOn,
+  kCreatedOn,
+  kGrantedBy,
+  kGrantedOn,
+  kName,
+  kTableCatalog,
+  kTableSchema,
+  kGrantOption,
+  kGrantedTo,
+  kStartTime,
+  kRoleName,
+  kSessionId,
+  kExecutionStatus,
+  kQueryType,
+  kDatabaseName,
+  kSchemaName,
+  kErrorMessage,
+  kKeys
+};
+constexpr std::string_view kKeyNames[kKeys] = {"DIRECT_OBJECTS_ACCESSED",
+                                               "BASE_OBJECTS_ACCESSED",
+                                               "OBJECTS_MODIFIED",
+                                               "GRANTEE_NAME",
+                                               "PRIVILEGE",
+                                               "QUERY_TEXT",
+                                               "QUERY_START_TIME",
+                                               "USER_NAME",
+                                               "QUERY_ID",
+                                               "DELETED_ON",
+                                               "CREATED_ON",
+                                               "GRANTED_BY",
+                                               "GRANTED_ON",
+                                               "NAME",
+                                               "TABLE_CATALOG",
+                                               "TABLE_SCHEMA",
+                                               "GRANT_OPTION",
+                                               "GRANTED_TO",
+                                               "START_TIME",
+                                               "ROLE_NAME",
+                                               "SESSION_ID",
+                                               "EXECUTION_STATUS",
+                                               "QUERY_TYPE",
+                                               "DATABASE_NAME",
+                                               "SCHEMA_NAME",
+                                               "ERROR_MESSAGE"};
+
+// `key` (any case) equals `upper` (upper case, ASCII): what iequals (toupper
+// in the "C" locale the process keeps) says, without a libc call per byte.
+bool key_is(std::string_view key, std::string_view upper) {
+  if (key.size() != upper.size()) return false;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const char c = key[i];
+    if ((c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c) != upper[i]) return false;
   }
-  bool has(std::string_view key) const {
+  return true;
+}
+
+// Case-insensitive field access on a row (exports differ in key case): the
+// first field matching each key, found in one pass (as json_field_ci would).
+struct Row {
+  explicit Row(dom::object obj) {
+    for (const auto field : obj) {
+      const std::string_view k = field.key;
+      for (unsigned i = 0; i < kKeys; ++i) {
+        if ((found & (1U << i)) == 0 && key_is(k, kKeyNames[i])) {
+          values[i] = field.value;
+          found |= 1U << i;
+          break;
+        }
+      }
+    }
+  }
+  simdjson::simdjson_result<dom::element> get(Key key) const {
+    if ((found & (1U << key)) == 0) return simdjson::NO_SUCH_FIELD;
+    return simdjson::simdjson_result<dom::element>(dom::element(values[key]));
+  }
+  bool has(Key key) const {
     dom::element v;
     return !get(key).get(v) && !v.is_null();
   }
-  std::string text(std::string_view key) const {
+  std::string text(Key key) const {
     dom::element v;
     if (get(key).get(v)) return {};
     return json_text(v);
   }
+
+  dom::element values[kKeys];
+  std::uint32_t found = 0;
 };
+static_assert(kKeys <= 32);
+
+// An ASCII-upper-case copy of `s` in `out` (to_upper in the "C" locale).
+std::string_view upper_into(std::string_view s, std::string& out) {
+  out.assign(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+// iequals for ASCII keywords (the "C" locale's toupper), without libc calls.
+bool ieq(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto x = static_cast<unsigned char>(a[i]);
+    const auto y = static_cast<unsigned char>(b[i]);
+    if ((x >= 'a' && x <= 'z' ? x - 32 : x) != (y >= 'a' && y <= 'z' ? y - 32 : y)) return false;
+  }
+  return true;
+}
 
 ObjectLevel domain_level(std::string_view domain) {
-  if (iequals(domain, "Table") || iequals(domain, "View") || iequals(domain, "Materialized view") ||
-      iequals(domain, "External table") || iequals(domain, "Dynamic table") ||
-      iequals(domain, "Iceberg table") || iequals(domain, "Secure view")) {
+  if (ieq(domain, "Table") || ieq(domain, "View") || ieq(domain, "Materialized view") ||
+      ieq(domain, "External table") || ieq(domain, "Dynamic table") ||
+      ieq(domain, "Iceberg table") || ieq(domain, "Secure view")) {
     return ObjectLevel::table;
   }
-  if (iequals(domain, "Schema")) return ObjectLevel::schema;
-  if (iequals(domain, "Database")) return ObjectLevel::catalog;
+  if (ieq(domain, "Schema")) return ObjectLevel::schema;
+  if (ieq(domain, "Database")) return ObjectLevel::catalog;
   return ObjectLevel::none;
 }
 
 Action query_type_action(std::string_view t) {
-  auto is = [&](std::string_view x) { return iequals(t, x); };
+  auto is = [&](std::string_view x) { return ieq(t, x); };
   if (is("SELECT")) return Action::read;
   if (is("UNLOAD")) return Action::export_data;
   if (is("INSERT") || is("UPDATE") || is("DELETE") || is("MERGE") || is("COPY") ||
@@ -64,138 +169,189 @@ class SnowflakeDecoder final : public JsonRecordDecoder {
   void on_record(dom::element rec, const SourcePos& pos, EventSink& sink) override {
     const Row row{rec.get_object().value_unsafe()};
     dom::element ignored;
-    if (!row.get("DIRECT_OBJECTS_ACCESSED").get(ignored) ||
-        !row.get("BASE_OBJECTS_ACCESSED").get(ignored)) {
+    if (!row.get(kDirectObjectsAccessed).get(ignored) ||
+        !row.get(kBaseObjectsAccessed).get(ignored)) {
       return access_history(row, pos, sink);
     }
-    if (!row.get("GRANTEE_NAME").get(ignored) && !row.get("PRIVILEGE").get(ignored)) {
+    if (!row.get(kGranteeName).get(ignored) && !row.get(kPrivilege).get(ignored)) {
       return grants_to_roles(row, pos, sink);
     }
-    if (!row.get("QUERY_TEXT").get(ignored)) return query_history(row, pos, sink);
+    if (!row.get(kQueryText).get(ignored)) return query_history(row, pos, sink);
     reject(sink, weird::kUnknownShape, pos,
            "not an ACCESS_HISTORY, GRANTS_TO_ROLES or QUERY_HISTORY row");
   }
 
+  // The row's event, reused from row to row (strings keep their capacity
+  // unless the sink moves them away).
+  AccessEvent& fresh_event() {
+    reset_event(ev_);
+    return ev_;
+  }
+
+  // json_text of the key's value into `out` ("" when absent).
+  static void text_into(const Row& row, Key key, std::string& out) {
+    dom::element v;
+    if (row.get(key).get(v)) {
+      out.clear();
+    } else {
+      json_text_into(v, out);
+    }
+  }
+
   void access_history(const Row& row, const SourcePos& pos, EventSink& sink) {
-    AccessEvent ev;
-    if (!start_event(ev, row.get("QUERY_START_TIME"), "QUERY_START_TIME", pos, sink)) return;
-    ev.principal = row.text("USER_NAME");
-    ev.event_uid = row.text("QUERY_ID");
+    AccessEvent& ev = fresh_event();
+    if (!start_event(ev, row.get(kQueryStartTime), "QUERY_START_TIME", pos, sink)) return;
+    text_into(row, kUserName, ev.principal);
+    text_into(row, kQueryId, ev.event_uid);
     ev.result = Result::allowed;  // ACCESS_HISTORY has successful statements only
     ev.operation = "ACCESS_HISTORY";
-    std::set<std::string> seen;
-    auto objects = [&](std::string_view key, Action action) {
+    std::size_t seen = 0;  // the first `seen` of seen_: (action, object) already emitted
+    auto objects = [&](Key key, Action action) {
       dom::element arr;
       if (row.get(key).get(arr) || !arr.is_array()) return;
       for (dom::element o : dom::array(arr.get_array().value_unsafe())) {
-        AccessEvent one = ev;
-        one.action = action;
-        one.object.name = json_text(o, "objectName");
-        if (one.object.name.empty()) continue;
-        if (!seen.insert(std::to_string(static_cast<int>(action)) + one.object.name).second) {
-          continue;
+        dom::element name;
+        std::string_view object;
+        if (!json_at(o, "objectName").get(name)) object = json_text_view(name, text_);
+        if (object.empty()) continue;
+        bool dup = false;
+        for (std::size_t i = 0; i < seen && !dup; ++i) {
+          dup = seen_[i].first == action && seen_[i].second == object;
         }
+        if (dup) continue;
+        if (seen == seen_.size()) seen_.emplace_back();
+        seen_[seen].first = action;
+        seen_[seen].second.assign(object);
+        ++seen;
+        AccessEvent& one = one_;
+        one = ev;
+        one.action = action;
+        one.object.name.assign(object);
         one.object.level = domain_level(json_str(o, "objectDomain"));
-        std::vector<std::string> cols;
+        one.object.columns.clear();
         dom::array columns;
         if (!json_at(o, "columns").get_array().get(columns)) {
-          for (dom::element c : columns) cols.push_back(json_text(c, "columnName"));
+          for (dom::element c : columns) {
+            dom::element col;
+            const std::string_view name_text =
+                json_at(c, "columnName").get(col) ? std::string_view{} : json_text_view(col, text_);
+            // join(): a comma before every part once the text is not empty.
+            if (!one.object.columns.empty()) one.object.columns.push_back(',');
+            one.object.columns.append(name_text);
+          }
         }
-        one.object.columns = join(cols, ",");
         sink.on_event(std::move(one));
       }
     };
-    objects("DIRECT_OBJECTS_ACCESSED", Action::read);
-    objects("BASE_OBJECTS_ACCESSED", Action::read);
-    objects("OBJECTS_MODIFIED", Action::write);
+    objects(kDirectObjectsAccessed, Action::read);
+    objects(kBaseObjectsAccessed, Action::read);
+    objects(kObjectsModified, Action::write);
   }
 
   void grants_to_roles(const Row& row, const SourcePos& pos, EventSink& sink) {
-    AccessEvent ev;
-    const bool deleted = row.has("DELETED_ON");
+    AccessEvent& ev = fresh_event();
+    const bool deleted = row.has(kDeletedOn);
     const char* when = deleted ? "DELETED_ON" : "CREATED_ON";
-    if (!start_event(ev, row.get(when), when, pos, sink)) return;
+    if (!start_event(ev, row.get(deleted ? kDeletedOn : kCreatedOn), when, pos, sink)) return;
     ev.action = deleted ? Action::revoke : Action::grant;
     ev.operation = "GRANTS_TO_ROLES";
-    ev.principal = row.text("GRANTED_BY");
+    text_into(row, kGrantedBy, ev.principal);
     ev.result = Result::allowed;
-    const std::string on = to_upper(row.text("GRANTED_ON"));
-    const std::string name = row.text("NAME");
-    const std::string db = row.text("TABLE_CATALOG");
-    const std::string schema = row.text("TABLE_SCHEMA");
+    text_into(row, kGrantedOn, text_);
+    const std::string_view on = upper_into(text_, upper_);
+    text_into(row, kName, name_);
+    text_into(row, kTableCatalog, db_);
+    text_into(row, kTableSchema, schema_);
+    const std::string& name = name_;
+    const std::string& db = db_;
+    const std::string& schema = schema_;
     ObjectRef& t = ev.grant.target;
+    t.columns.clear();
     if (on == "DATABASE") {
-      t = ObjectRef{name, ObjectLevel::catalog, ""};
+      t.name.assign(name);
+      t.level = ObjectLevel::catalog;
     } else if (on == "SCHEMA") {
-      t = ObjectRef{db.empty() ? name : db + "." + name, ObjectLevel::schema, ""};
+      if (db.empty()) {
+        t.name.assign(name);
+      } else {
+        t.name.assign(db).append(".").append(name);
+      }
+      t.level = ObjectLevel::schema;
     } else if (!db.empty() && !schema.empty()) {
-      const ObjectLevel level =
-          domain_level(on) == ObjectLevel::table || on.find("TABLE") != std::string::npos
-              ? ObjectLevel::table
-              : ObjectLevel::none;
-      t = ObjectRef{db + "." + schema + "." + name, level, ""};
+      t.level = domain_level(on) == ObjectLevel::table || on.find("TABLE") != std::string::npos
+                    ? ObjectLevel::table
+                    : ObjectLevel::none;
+      t.name.assign(db).append(".").append(schema).append(".").append(name);
     } else {
-      t = ObjectRef{name, ObjectLevel::none, ""};  // warehouse, role, integration, ...
+      t.name.assign(name);  // warehouse, role, integration, ...
+      t.level = ObjectLevel::none;
     }
-    ev.grant.target_type = on;
-    ev.grant.privileges.push_back(to_upper(row.text("PRIVILEGE")));
-    ev.grant.with_grant_option = row.text("GRANT_OPTION") == "true";
-    const std::string to = to_upper(row.text("GRANTED_TO"));
+    ev.grant.target_type.assign(on);
+    text_into(row, kPrivilege, text_);
+    ev.grant.privileges.emplace_back(upper_into(text_, upper_));
+    text_into(row, kGrantOption, text_);
+    ev.grant.with_grant_option = text_ == "true";
+    text_into(row, kGrantedTo, text_);
+    const std::string_view to = upper_into(text_, upper_);
     const GranteeKind kind = to == "USER"                           ? GranteeKind::user
                              : to == "SHARE" || to == "APPLICATION" ? GranteeKind::group
                                                                     : GranteeKind::role;
-    ev.grant.grantees.push_back(Grantee{kind, row.text("GRANTEE_NAME")});
+    text_into(row, kGranteeName, text_);
+    ev.grant.grantees.push_back(Grantee{kind, text_});
     ev.object = t;
     sink.on_event(std::move(ev));
   }
 
   void query_history(const Row& row, const SourcePos& pos, EventSink& sink) {
-    AccessEvent ev;
-    if (!start_event(ev, row.get("START_TIME"), "START_TIME", pos, sink)) return;
-    ev.principal = row.text("USER_NAME");
-    std::string role = row.text("ROLE_NAME");
-    if (!role.empty()) ev.principal_groups.push_back(std::move(role));
-    ev.event_uid = row.text("QUERY_ID");
-    ev.session = row.text("SESSION_ID");
-    ev.query = row.text("QUERY_TEXT");
-    const std::string status = to_upper(row.text("EXECUTION_STATUS"));
+    AccessEvent& ev = fresh_event();
+    if (!start_event(ev, row.get(kStartTime), "START_TIME", pos, sink)) return;
+    text_into(row, kUserName, ev.principal);
+    text_into(row, kRoleName, text_);
+    if (!text_.empty()) ev.principal_groups.push_back(text_);
+    text_into(row, kQueryId, ev.event_uid);
+    text_into(row, kSessionId, ev.session);
+    text_into(row, kQueryText, ev.query);
+    text_into(row, kExecutionStatus, text_);
+    const std::string_view status = upper_into(text_, upper_);
     ev.result = status == "SUCCESS" ? Result::allowed
                 : status.empty()    ? Result::unknown
                                     : Result::denied;
-    std::string type = to_upper(row.text("QUERY_TYPE"));
-    if (type.empty() || type == "UNKNOWN") {  // failed early: the statement's first word
+    text_into(row, kQueryType, text_);
+    upper_into(text_, ev.operation);
+    if (ev.operation.empty() || ev.operation == "UNKNOWN") {
+      // Failed early: the statement's first word.
       LexResult lex = lex_sql(ev.query);
       for (const Token& t : lex.tokens) {
         if (t.is_word()) {
-          type = to_upper(t.text);
+          upper_into(t.text, ev.operation);
           break;
         }
       }
     }
-    ev.operation = type;
-    ev.action = query_type_action(type);
-    const std::string db = row.text("DATABASE_NAME");
-    const std::string schema = row.text("SCHEMA_NAME");
+    ev.action = query_type_action(ev.operation);
+    text_into(row, kDatabaseName, db_);
+    text_into(row, kSchemaName, schema_);
     if (ev.action == Action::grant || ev.action == Action::revoke) {
-      return grant(std::move(ev), db, schema, sink);
+      return grant(ev, db_, schema_, sink);
     }
     if (ev.result == Result::denied) {
       // "Object 'HR.PUBLIC.SALARIES' does not exist or not authorized."
-      const std::string msg = row.text("ERROR_MESSAGE");
+      text_into(row, kErrorMessage, text_);
+      const std::string_view msg = text_;
       const auto at = msg.find("Object '");
-      if (at != std::string::npos) {
+      if (at != std::string_view::npos) {
         const auto end = msg.find('\'', at + 8);
-        if (end != std::string::npos) {
-          ev.object.name = msg.substr(at + 8, end - at - 8);
-          ev.object.level =
-              split(ev.object.name, '.').size() == 3 ? ObjectLevel::table : ObjectLevel::none;
+        if (end != std::string_view::npos) {
+          ev.object.name.assign(msg.substr(at + 8, end - at - 8));
+          const auto dots = std::count(ev.object.name.begin(), ev.object.name.end(), '.');
+          ev.object.level = dots == 2 ? ObjectLevel::table : ObjectLevel::none;
         }
       }
     }
     sink.on_event(std::move(ev));
   }
 
-  void grant(AccessEvent ev, const std::string& db, const std::string& schema, EventSink& sink) {
+  void grant(AccessEvent& ev, const std::string& db, const std::string& schema, EventSink& sink) {
     GrantParseResult parsed = parse_grant_statement(ev.query);
     if (!parsed.ok) {
       return reject(sink, weird::kBadGrantStatement, ev.pos, parsed.error);
@@ -228,6 +384,11 @@ class SnowflakeDecoder final : public JsonRecordDecoder {
       sink.on_event(std::move(one));
     }
   }
+
+  AccessEvent ev_;   // the row's event (fresh_event())
+  AccessEvent one_;  // access_history(): one per object
+  std::vector<std::pair<Action, std::string>> seen_;
+  std::string text_, upper_, name_, db_, schema_;
 };
 
 bool has_ci(std::string_view line, std::string_view key) {

@@ -71,6 +71,7 @@ std::size_t parse_civil_time(std::string_view s, std::int64_t& wall_ms) {
 bool parse_zone(std::string_view z, int& offset_minutes) {
   offset_minutes = 0;
   if (z.empty()) return false;
+  if (z.size() == 1 && z[0] == 'Z') return true;  // the common case, as in kZones
   if (z[0] == '+' || z[0] == '-') {
     const int sign = z[0] == '-' ? -1 : 1;
     int hh = 0, mm = 0;

@@ -43,7 +43,13 @@ void indent(std::string& out, int depth) {
   out.append(static_cast<std::size_t>(depth) * 2, ' ');
 }
 
-class AndNode : public Condition {
+// The compiled nodes; compile_ast() records which use raw.<path> fields.
+class Node : public Condition {
+ public:
+  void set_uses_raw(bool v) { uses_raw_ = v; }
+};
+
+class AndNode : public Node {
  public:
   std::vector<std::unique_ptr<Condition>> kids;
   bool eval(const FieldSource& s) const override {
@@ -64,7 +70,7 @@ class AndNode : public Condition {
   }
 };
 
-class OrNode : public Condition {
+class OrNode : public Node {
  public:
   std::vector<std::unique_ptr<Condition>> kids;
   bool eval(const FieldSource& s) const override {
@@ -85,7 +91,7 @@ class OrNode : public Condition {
   }
 };
 
-class NotNode : public Condition {
+class NotNode : public Node {
  public:
   std::unique_ptr<Condition> kid;
   bool eval(const FieldSource& s) const override { return !kid->eval(s); }
@@ -100,9 +106,12 @@ class NotNode : public Condition {
   }
 };
 
-class CheckNode : public Condition {
+class CheckNode : public Node {
  public:
   Field field = Field::action;
+  bool raw = false;               // a raw.<path> field: `path` instead of `field`
+  std::vector<std::string> path;  // its steps
+  std::string raw_name;           // as written, for explanations
   Op op = Op::eq;
   bool ordered_level = false;
   std::string text;                  // the check as written (normalized)
@@ -116,23 +125,32 @@ class CheckNode : public Condition {
   bool eval(const FieldSource& s) const override {
     auto& got = scratch_values();
     got.clear();
-    s.values(field, got);
+    fetch(s, got);
     return decide(got);
   }
 
   bool explain(const FieldSource& s, std::string& out, int depth) const override {
     std::vector<std::string_view> got;
-    s.values(field, got);
+    fetch(s, got);
     const bool r = decide(got);
     indent(out, depth);
     std::string seen;
     for (auto g : got) seen += (seen.empty() ? "" : ", ") + std::string(g);
-    out += fmt::format("{} {}   [{}: {}]\n", r ? "true " : "false", text, field_info(field).name,
+    out += fmt::format("{} {}   [{}: {}]\n", r ? "true " : "false", text,
+                       raw ? std::string_view(raw_name) : field_info(field).name,
                        got.empty() ? "(absent)" : seen);
     return r;
   }
 
  private:
+  void fetch(const FieldSource& s, std::vector<std::string_view>& got) const {
+    if (raw) {
+      s.raw_values(path, got);
+    } else {
+      s.values(field, got);
+    }
+  }
+
   bool decide(const std::vector<std::string_view>& got) const {
     if (op == Op::exists) return !got.empty();
     if (op == Op::ne) {
@@ -235,11 +253,17 @@ class CheckNode : public Condition {
 
 std::unique_ptr<Condition> compile_check(const ast::Expr& e) {
   auto node = std::make_unique<CheckNode>();
-  const FieldInfo* f = find_field(e.field);
-  node->field = f->field;
   node->op = e.op;
   node->text = ast::render(e);
-  node->ordered_level = f->type == FieldType::level;
+  if (const FieldInfo* f = find_field(e.field)) {
+    node->field = f->field;
+    node->ordered_level = f->type == FieldType::level;
+  } else {  // type-checked: a well-formed raw.<path>
+    node->raw = true;
+    node->path = raw_path(e.field).value_or(std::vector<std::string>{});
+    node->raw_name = e.field;
+    node->set_uses_raw(true);
+  }
   const bool insensitive = e.op == Op::icontains || e.op == Op::istartswith ||
                            e.op == Op::iendswith || e.op == Op::iglob;
   for (const auto& v : e.values) {
@@ -287,16 +311,21 @@ std::unique_ptr<Condition> compile_ast(const ast::Expr& e) {
     case ast::Expr::Kind::and_: {
       auto n = std::make_unique<AndNode>();
       for (const auto& k : e.kids) n->kids.push_back(compile_ast(*k));
+      n->set_uses_raw(std::any_of(n->kids.begin(), n->kids.end(),
+                                  [](const auto& k) { return k && k->uses_raw(); }));
       return n;
     }
     case ast::Expr::Kind::or_: {
       auto n = std::make_unique<OrNode>();
       for (const auto& k : e.kids) n->kids.push_back(compile_ast(*k));
+      n->set_uses_raw(std::any_of(n->kids.begin(), n->kids.end(),
+                                  [](const auto& k) { return k && k->uses_raw(); }));
       return n;
     }
     case ast::Expr::Kind::not_: {
       auto n = std::make_unique<NotNode>();
       n->kid = compile_ast(*e.kids.at(0));
+      n->set_uses_raw(n->kid && n->kid->uses_raw());
       return n;
     }
     case ast::Expr::Kind::check:

@@ -14,9 +14,14 @@
 // searches (unanchored; write ^...$ to anchor). Ordering on object.level
 // reads "more sensitive is greater": `object.level >= high` is high or
 // critical.
+//
+// A `raw.<path>` field reads the event's source record (JSON; FieldSource::
+// raw_values): strings as they are, numbers and booleans as their text; a
+// missing path or null is an absent field. Ordering compares numbers.
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +40,13 @@ class FieldSource {
   // Appends the field's values (most fields have one; `grantee` may have many,
   // absent fields none).
   virtual void values(Field field, std::vector<std::string_view>& out) const = 0;
+  // Appends the value at `path` (raw_path()) in the event's source record:
+  // none when the event has no record or the path leads nowhere.
+  virtual void raw_values(std::span<const std::string> path,
+                          std::vector<std::string_view>& out) const {
+    (void)path;
+    (void)out;
+  }
 };
 
 class Condition {
@@ -44,6 +56,11 @@ class Condition {
   // Evaluates every node (no short cut) and appends one line per node to
   // `out`, indented by depth: whether it held and, for checks, the values seen.
   virtual bool explain(const FieldSource& source, std::string& out, int depth) const = 0;
+  // True when some check names a raw.<path> field (the source record is needed).
+  bool uses_raw() const { return uses_raw_; }
+
+ protected:
+  bool uses_raw_ = false;
 };
 
 // Compiles a resolved, type-checked AST.

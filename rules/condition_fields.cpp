@@ -117,6 +117,8 @@ std::string_view to_string(FieldType t) {
       return "boolean";
     case T::number:
       return "number";
+    case T::raw:
+      return "raw";
   }
   return "unknown";
 }
@@ -126,6 +128,33 @@ std::optional<int> level_rank(std::string_view level) {
     if (kLevels[i] == level) return 4 - i;
   }
   return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> raw_path(std::string_view name) {
+  if (!is_raw_field(name)) return std::nullopt;
+  std::vector<std::string> steps;
+  std::size_t i = kRawPrefix.size();
+  for (;;) {
+    std::string step;
+    if (i < name.size() && name[i] == '"') {
+      for (++i; i < name.size() && name[i] != '"'; ++i) {
+        if (name[i] == '\\' && i + 1 < name.size()) ++i;
+        step += name[i];
+      }
+      if (i >= name.size()) return std::nullopt;  // unterminated
+      ++i;
+      if (i < name.size() && name[i] != '.') return std::nullopt;
+    } else {
+      const auto dot = std::min(name.find('.', i), name.size());
+      step.assign(name.substr(i, dot - i));
+      if (step.empty()) return std::nullopt;
+      i = dot;
+    }
+    steps.push_back(std::move(step));
+    if (i >= name.size()) return steps;
+    ++i;                                        // the '.'
+    if (i >= name.size()) return std::nullopt;  // a trailing '.'
+  }
 }
 
 }  // namespace sevwatch::rules

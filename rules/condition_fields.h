@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace sevwatch::rules {
 
@@ -51,6 +53,7 @@ enum class FieldType : std::uint8_t {
   level,    // a vocab whose values are ordered: also < <= > >= (more sensitive = greater)
   boolean,  // = != exists; values true | false
   number,   // = != in < <= > >= exists
+  raw,      // a raw.<path> field: every operator; ordering compares numbers
 };
 
 struct FieldInfo {
@@ -69,5 +72,17 @@ std::string_view to_string(FieldType t);
 
 // Sensitivity rank for ordered comparisons: public 0 ... critical 4.
 std::optional<int> level_rank(std::string_view level);
+
+// `raw.<path>`: a path into the event's source record (JSON), outside the
+// catalog. Steps are separated by '.'; a step is an object key or, on an
+// array, a 0-based index; a step written in quotes (raw."a.b".c) may hold any
+// character ('\' escapes the quote and itself).
+inline constexpr std::string_view kRawPrefix = "raw.";
+inline bool is_raw_field(std::string_view name) {
+  return name.substr(0, kRawPrefix.size()) == kRawPrefix;
+}
+// The steps of a raw field's path; nullopt when `name` is not a well-formed
+// raw field (no step, an empty step, an unterminated quote).
+std::optional<std::vector<std::string>> raw_path(std::string_view name);
 
 }  // namespace sevwatch::rules

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <string>
 
+#include "rules/condition_fields.h"
+
 namespace sevwatch::rules {
 namespace {
 
@@ -19,6 +21,7 @@ struct Token {
   Tok kind = Tok::end;
   std::string text;
   std::size_t pos = 0;
+  std::size_t end = 0;  // one past the token's last character
 };
 
 struct OpName {
@@ -96,6 +99,11 @@ class Parser {
   }
 
   void next() {
+    lex();
+    tok_.end = i_;
+  }
+
+  void lex() {
     while (i_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[i_]))) ++i_;
     tok_ = Token{Tok::end, "", i_};
     if (i_ >= text_.size()) return;
@@ -239,7 +247,9 @@ class Parser {
     auto node = std::make_unique<Expr>();
     node->loc = where(tok_.pos);
     node->field = tok_.text;
+    const std::size_t field_end = tok_.end;
     next();
+    if (is_raw_field(node->field)) join_quoted_steps(node->field, field_end);
     if (tok_.kind == Tok::cmp) {
       static const std::pair<std::string_view, Op> kCmp[] = {
           {"=", Op::eq},  {"==", Op::eq}, {"!=", Op::ne}, {"<", Op::lt},
@@ -285,6 +295,29 @@ class Parser {
     }
     if (!parse_value(node->values)) return nullptr;
     return node;
+  }
+
+  // A raw field's quoted steps (raw."a.b".c) lex as separate tokens with no
+  // space between them: join them back into the field, quotes kept.
+  void join_quoted_steps(std::string& field, std::size_t at) {
+    for (;;) {
+      if (tok_.pos != at) return;
+      if (tok_.kind == Tok::string && field.back() == '.') {
+        field += '"';
+        for (char c : tok_.text) {
+          if (c == '"' || c == '\\') field += '\\';
+          field += c;
+        }
+        field += '"';
+      } else if ((tok_.kind == Tok::ident || tok_.kind == Tok::number) && tok_.text[0] == '.' &&
+                 field.back() == '"') {  // ".key", ".0", "."
+        field += tok_.text;
+      } else {
+        return;
+      }
+      at = tok_.end;
+      next();
+    }
   }
 
   std::string_view text_;

@@ -18,6 +18,8 @@
 //               | "icontains" | "istartswith" | "iendswith" | "iglob"
 //   List      ::= "(" Value { "," Value } ")"   (* a Value naming a list expands to its items *)
 //   Field     ::= Ident { "." Ident }
+//               | "raw." Step { "." Step }     (* no spaces inside; condition_fields.h *)
+//   Step      ::= Ident | String               (* a key, or an array index *)
 //   Value     ::= Ident | String | Number
 //   Ident     ::= (letter | digit | "_" | "-" | "." | "*" | "?" | ":" | "/" | "@") { ... }
 //   String    ::= '"' { char } '"' | "'" { char } "'"    (* backslash escapes the next char *)

@@ -77,6 +77,12 @@ class Resolver {
                                e->name, e->name, e->name));
       return false;
     }
+    if (is_raw_field(e->name)) {
+      diags_.error("E_CONDITION", e->loc,
+                   fmt::format("field '{}' needs an operator (e.g. '{} = true' or '{} exists')",
+                               e->name, e->name, e->name));
+      return false;
+    }
     diags_.error("E_UNKNOWN_MACRO", e->loc,
                  fmt::format("'{}' is neither a macro nor a boolean field", e->name));
     return false;
@@ -162,14 +168,18 @@ class TypeChecker {
       return ok;
     }
     const FieldInfo* f = find_field(e.field);
-    if (f == nullptr) {
-      if (e.field.rfind("raw.", 0) == 0) {
-        diags_.error("E_UNSUPPORTED_FIELD", e.loc,
-                     fmt::format("'{}': raw.* paths into source records are not supported yet "
-                                 "(decoders do not keep the raw record)",
+    FieldInfo raw_info{e.field, Field::action, FieldType::raw, false, "", {}};
+    if (f == nullptr && is_raw_field(e.field)) {
+      if (!raw_path(e.field)) {
+        diags_.error("E_RAW_PATH", e.loc,
+                     fmt::format("'{}' is not a path into the source record (raw.key.key, "
+                                 "raw.list.0.key, raw.\"key with.dots\".key)",
                                  e.field));
         return false;
       }
+      f = &raw_info;
+    }
+    if (f == nullptr) {
       std::string known;
       for (const auto& fi : field_catalog()) {
         known += (known.empty() ? "" : ", ") + std::string(fi.name);
@@ -186,13 +196,16 @@ class TypeChecker {
       return false;
     };
     if (e.op == Op::exists) return true;
-    if (is_order_op(e.op) && type != FieldType::number && type != FieldType::level) {
-      return refuse(" (ordering needs a number or object.level)");
+    const bool raw = type == FieldType::raw;  // any operator
+    if (is_order_op(e.op) && type != FieldType::number && type != FieldType::level && !raw) {
+      return refuse(" (ordering needs a number, object.level or a raw.<path>)");
     }
-    if (is_string_op(e.op) && type != FieldType::string && type != FieldType::ip) {
+    if (is_string_op(e.op) && type != FieldType::string && type != FieldType::ip && !raw) {
       return refuse(" (string operators need a string field; use = or in)");
     }
-    if (e.op == Op::cidr && type != FieldType::ip) return refuse(" (cidr needs client_ip)");
+    if (e.op == Op::cidr && type != FieldType::ip && !raw) {
+      return refuse(" (cidr needs client_ip or a raw.<path>)");
+    }
     if (e.values.empty()) {
       diags_.error("E_CONDITION", e.loc, "an empty list matches nothing");
       return false;
@@ -216,7 +229,8 @@ class TypeChecker {
       }
       return true;
     }
-    if (f.type == FieldType::number && !is_number(v.text)) {
+    if ((f.type == FieldType::number || (f.type == FieldType::raw && is_order_op(op))) &&
+        !is_number(v.text)) {
       diags_.error("E_BAD_VALUE", v.loc, fmt::format("'{}' is not a number", v.text));
       return false;
     }
@@ -311,6 +325,70 @@ ActionMask possible_actions(const ast::Expr& e) {
       return all;
   }
   return all;
+}
+
+std::optional<std::vector<std::string>> required_prefixes(const ast::Expr& e,
+                                                          std::string_view field) {
+  using Prefixes = std::vector<std::string>;
+  switch (e.kind) {
+    case Expr::Kind::and_: {
+      std::optional<Prefixes> best;
+      auto shortest = [](const Prefixes& p) {
+        std::size_t n = std::string::npos;
+        for (const auto& s : p) n = std::min(n, s.size());
+        return n;
+      };
+      for (const auto& k : e.kids) {
+        auto p = required_prefixes(*k, field);
+        if (!p) continue;
+        // Fewer prefixes first, then longer ones: fewer candidates per event.
+        if (!best || p->size() < best->size() ||
+            (p->size() == best->size() && shortest(*p) > shortest(*best))) {
+          best = std::move(p);
+        }
+      }
+      return best;
+    }
+    case Expr::Kind::or_: {
+      Prefixes all;
+      for (const auto& k : e.kids) {
+        auto p = required_prefixes(*k, field);
+        if (!p) return std::nullopt;
+        all.insert(all.end(), p->begin(), p->end());
+      }
+      std::sort(all.begin(), all.end());
+      all.erase(std::unique(all.begin(), all.end()), all.end());
+      return all;
+    }
+    case Expr::Kind::not_:
+    case Expr::Kind::ref:
+      return std::nullopt;
+    case Expr::Kind::check:
+      break;
+  }
+  if (e.field != field || e.values.empty()) return std::nullopt;
+  Prefixes out;
+  for (const auto& v : e.values) {
+    switch (e.op) {
+      case Op::eq:
+      case Op::in:
+      case Op::startswith:
+        out.push_back(v.text);
+        break;
+      case Op::glob: {
+        const auto g = Glob::compile(v.text);
+        if (!g) return std::nullopt;
+        out.push_back(g->literal());
+        break;
+      }
+      default:
+        return std::nullopt;
+    }
+    if (out.back().empty()) return std::nullopt;  // matches anything
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 std::optional<Cidr> parse_cidr(std::string_view text) {

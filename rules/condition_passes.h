@@ -9,6 +9,9 @@
 //   3. possible_actions: which actions an expression can match at all (an
 //      `and` intersects, an `or` unites, a `not` gives up), so the ruleset can
 //      index rules by action.
+//   4. required_prefixes: literal prefixes one field must start with for the
+//      expression to hold, so the ruleset can index rules by object or
+//      principal prefix (rule_index.h).
 #pragma once
 
 #include <bitset>
@@ -59,6 +62,15 @@ bool type_check(const ast::Expr& e, Diagnostics& diags);
 inline constexpr std::size_t kActionCount = 13;
 using ActionMask = std::bitset<kActionCount>;
 ActionMask possible_actions(const ast::Expr& e);
+
+// Pass 4. When every event the expression matches has a value of `field`
+// starting with one of the returned literal prefixes (case-sensitively),
+// returns them; nullopt when no such constraint follows from the expression
+// (a `not`, a case-insensitive operator, an `or` with an unconstrained
+// branch, a glob starting with a wildcard). An `and` keeps its most selective
+// constrained operand.
+std::optional<std::vector<std::string>> required_prefixes(const ast::Expr& e,
+                                                          std::string_view field);
 
 // Parses an IPv4/IPv6 CIDR ("10.0.0.0/8", "2001:db8::/32", or a bare address).
 struct Cidr {

@@ -62,7 +62,7 @@ std::uint64_t grant_key(std::uint32_t grant_id, std::size_t rule_index) {
 struct Engine::Group {
   struct ReaderAgg {
     std::uint64_t reads = 0;
-    std::unordered_set<ObjectId> objects;
+    FlatSet<ObjectId> objects;
     bool outsider = false;
     bool external = false;
     std::int64_t first_ms = 0;
@@ -79,8 +79,8 @@ struct Engine::Group {
   std::uint64_t grant_events = 0;
   std::set<std::string> grant_targets;
 
-  std::unordered_set<ObjectId> scope;
-  std::unordered_set<ObjectId> active;
+  FlatSet<ObjectId> scope;
+  FlatSet<ObjectId> active;
   std::set<std::string> schemas;
   std::vector<std::string> new_objects;
   std::set<std::string> sensitivity;
@@ -93,7 +93,7 @@ struct Engine::Group {
   std::uint64_t events = 0;
   std::uint64_t outsider_reads = 0;
   std::set<std::string> outsiders;
-  std::unordered_map<std::string, ReaderAgg> readers;
+  FlatStringMap<ReaderAgg> readers;
   std::vector<FindingNote> notes;
 
   bool dirty = false;
@@ -103,24 +103,39 @@ struct Engine::Group {
 
 Engine::Engine(const Context& context, const RuleSet& rules, FindingSink& sink)
     : context_(context), rules_(rules), sink_(sink), exposure_(context) {
-  by_action_.resize(kActionCount);
   suppressed_.resize(rules_.rules.size());
+  attach_targets_.resize(rules_.rules.size());
   for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
     const Rule& r = rules_.rules[i];
     suppressed_[i].assign(r.exceptions.size(), 0);
     if (!r.enabled) continue;
+    const auto id = static_cast<std::uint32_t>(i);
+    if (r.kind == RuleKind::exposure) {
+      exposure_index_.add(id, r, ActionMask().set());  // grants and revokes reach it
+      continue;
+    }
+    if (r.kind == RuleKind::exposure_evidence) {
+      evidence_index_.add(id, r, ActionMask().set());
+      for (const auto& target : r.evidence.attach_to) {
+        std::size_t found = rules_.rules.size();  // the last rule of that id
+        for (std::size_t t = 0; t < rules_.rules.size(); ++t) {
+          if (rules_.rules[t].id == target) found = t;
+        }
+        if (found < rules_.rules.size()) attach_targets_[i].push_back(found);
+      }
+      continue;
+    }
     auto s = make_stateful_rule(r);
     if (!s) continue;
     ActionMask mask = r.actions;
+    const auto position = static_cast<std::uint32_t>(stateful_.size());
     if (r.kind == RuleKind::sequence) {
       ActionMask steps;
       for (const auto& st : r.sequence.steps) steps |= st.actions;
       mask &= steps;
-      if (r.sequence.absent) advancing_.push_back(s.get());
+      if (r.sequence.absent) advancing_.push_back(position);
     }
-    for (std::size_t a = 0; a < kActionCount; ++a) {
-      if (mask.test(a)) by_action_[a].push_back(static_cast<std::uint32_t>(stateful_.size()));
-    }
+    stateful_index_.add(position, r, mask);
     stateful_.push_back(std::move(s));
     stateful_rule_.push_back(i);
   }
@@ -166,34 +181,41 @@ void Engine::process(const AccessEvent& event) {
     const auto changes = exposure_.apply(event);
     if (!changes.empty()) {
       EventFields fields(event, context_, exposure_, object);
-      for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
-        const Rule& r = rules_.rules[i];
-        if (r.kind != RuleKind::exposure) continue;
+      exposure_index_.candidates(event, candidates_);
+      for (const auto i : candidates_) {
         if (!passes(i, fields, event.time_ms)) continue;
-        on_exposure_changes(r, i, event, changes);
+        on_exposure_changes(rules_.rules[i], i, event, changes);
       }
     }
   } else if (object && exposure_.exposure(*object)) {
     ++stats_.exposed_reads;
     EventFields fields(event, context_, exposure_, object);
-    for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
-      const Rule& r = rules_.rules[i];
-      if (r.kind != RuleKind::exposure_evidence) continue;
+    evidence_index_.candidates(event, candidates_);
+    for (const auto i : candidates_) {
       if (!passes(i, fields, event.time_ms)) continue;
-      on_read(r, event, *object);
+      on_read(i, event, *object);
     }
   }
 
-  const auto action = static_cast<std::size_t>(event.action);
-  if (action < by_action_.size() && !by_action_[action].empty()) {
+  touched_.clear();
+  stateful_index_.candidates(event, candidates_);
+  if (!candidates_.empty()) {
     EventFields fields(event, context_, exposure_, object);
-    for (auto si : by_action_[action]) {
+    for (const auto si : candidates_) {
       if (!passes(stateful_rule_[si], fields, event.time_ms)) continue;
       stateful_[si]->on_event(fields, event.time_ms);
+      touched_.push_back(si);
     }
   }
-  for (auto* s : advancing_) s->advance(event.time_ms);
-  for (auto& s : stateful_) s->report(sink_, false);
+  if (!advancing_.empty()) {
+    for (const auto si : advancing_) stateful_[si]->advance(event.time_ms);
+    touched_.insert(touched_.end(), advancing_.begin(), advancing_.end());
+    std::sort(touched_.begin(), touched_.end());
+    touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
+  }
+  // Only a rule that saw this event (or advanced its deadlines) can have
+  // something new to report; in stateful_ order, as before.
+  for (const auto si : touched_) stateful_[si]->report(sink_, false);
 
   for (auto index : urgent_) {
     Group& g = *groups_[index];
@@ -337,15 +359,10 @@ void Engine::on_exposure_changes(const Rule& rule, std::size_t rule_index, const
   }
 }
 
-void Engine::on_read(const Rule& rule, const AccessEvent& event, ObjectId object) {
+void Engine::on_read(std::size_t rule_index, const AccessEvent& event, ObjectId object) {
   const auto exp = exposure_.exposure(object);
   if (!exp) return;
-  for (const auto& target_id : rule.evidence.attach_to) {
-    std::size_t target_index = rules_.rules.size();
-    for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
-      if (rules_.rules[i].id == target_id) target_index = i;
-    }
-    if (target_index == rules_.rules.size()) continue;
+  for (const auto target_index : attach_targets_[rule_index]) {
     const Rule& target = rules_.rules[target_index];
     if (!rule_covers(target, exp->audience, object)) continue;
     auto it = grant_group_.find(grant_key(exp->grant_id, target_index));

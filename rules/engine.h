@@ -23,6 +23,7 @@
 #include "rules/exposure_state.h"
 #include "rules/finding.h"
 #include "rules/rule_file.h"
+#include "rules/rule_index.h"
 #include "rules/stateful_rules.h"
 
 namespace sevwatch::rules {
@@ -80,7 +81,7 @@ class Engine {
   void on_exposure_changes(const Rule& rule, std::size_t rule_index,
                            const detectors::AccessEvent& event,
                            const std::vector<ObjectChange>& changes);
-  void on_read(const Rule& rule, const detectors::AccessEvent& event, ObjectId object);
+  void on_read(std::size_t rule_index, const detectors::AccessEvent& event, ObjectId object);
   // The index of the group a newly exposed object joins (a new one if none).
   std::size_t group_for(const Rule& rule, const detectors::AccessEvent& event,
                         const ActiveGrant& grant, ObjectId object, Audience audience);
@@ -102,9 +103,16 @@ class Engine {
   // Stateful rules (aggregate, sequence, first_seen), indexed by action.
   std::vector<std::unique_ptr<StatefulRule>> stateful_;
   std::vector<std::size_t> stateful_rule_;  // stateful_[i] is rules_.rules[stateful_rule_[i]]
-  std::vector<std::vector<std::uint32_t>> by_action_;
-  std::vector<StatefulRule*> advancing_;
-  std::vector<std::vector<std::uint64_t>> suppressed_;  // [rule][exception]
+  std::vector<std::uint32_t> advancing_;    // stateful_ positions with deadlines to advance
+  // Which rules an event can meet: exposure and evidence rules by their index
+  // in rules_.rules, stateful rules by their position in stateful_.
+  RuleIndex exposure_index_;
+  RuleIndex evidence_index_;
+  RuleIndex stateful_index_;
+  std::vector<std::vector<std::size_t>> attach_targets_;  // [rule] -> exposure rule indexes
+  std::vector<std::uint32_t> candidates_;                 // scratch
+  std::vector<std::uint32_t> touched_;                    // scratch
+  std::vector<std::vector<std::uint64_t>> suppressed_;    // [rule][exception]
 };
 
 }  // namespace sevwatch::rules

@@ -1,9 +1,65 @@
 #include "rules/event_fields.h"
 
+#include <simdjson.h>
+
+#include <charconv>
+
 #include "detectors/event_time.h"
 
 namespace sevwatch::rules {
 namespace {
+
+namespace dom = simdjson::dom;
+
+// The last source record parsed on this thread (EventFields::raw_values).
+struct RawRecord {
+  dom::parser parser;
+  std::string text;  // a copy of the record, with SIMDJSON_PADDING bytes of capacity after it
+  dom::element root;
+  bool ok = false;
+  std::uint64_t parse = 0;  // counts parses
+  std::string json;         // an object or array value, minified
+};
+
+RawRecord& raw_record() {
+  thread_local RawRecord r;
+  return r;
+}
+
+// The record `text` parsed (at most once per distinct text in a row).
+RawRecord& parsed(std::string_view text, std::uint64_t& seen) {
+  RawRecord& r = raw_record();
+  if (seen != 0 && seen == r.parse) return r;
+  if (r.parse == 0 || r.text != text) {
+    r.text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+    r.text.assign(text);
+    r.ok = r.parser.parse(r.text.data(), r.text.size(), false).get(r.root) == simdjson::SUCCESS;
+    ++r.parse;
+  }
+  seen = r.parse;
+  return r;
+}
+
+// One step down: a key of an object, or an index of an array.
+bool step(dom::element& at, const std::string& key) {
+  if (at.is_object()) {
+    return at.get_object().value_unsafe().at_key(key).get(at) == simdjson::SUCCESS;
+  }
+  if (at.is_array()) {
+    std::size_t i = 0;
+    const auto r = std::from_chars(key.data(), key.data() + key.size(), i);
+    if (r.ec != std::errc() || r.ptr != key.data() + key.size()) return false;
+    return at.get_array().value_unsafe().at(i).get(at) == simdjson::SUCCESS;
+  }
+  return false;
+}
+
+template <typename T>
+std::string_view number_text(T v, char (&buf)[32]) {
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return r.ec == std::errc() ? std::string_view(buf, static_cast<std::size_t>(r.ptr - buf))
+                             : std::string_view();
+}
 
 std::string_view catalog_part(std::string_view name) {
   return name.substr(0, name.find('.'));
@@ -93,6 +149,41 @@ void EventFields::values(Field f, std::vector<std::string_view>& out) const {
     case Field::principal_external:
       return add(context_.is_external(e_.principal) ? "true" : "false");
     default:
+      return;
+  }
+}
+
+void EventFields::raw_values(std::span<const std::string> path,
+                             std::vector<std::string_view>& out) const {
+  if (e_.raw.empty() || path.empty()) return;
+  RawRecord& r = parsed(e_.raw, raw_parse_);
+  if (!r.ok) return;
+  dom::element at = r.root;
+  for (const auto& key : path) {
+    if (!step(at, key)) return;
+  }
+  switch (at.type()) {
+    case dom::element_type::STRING:
+      out.push_back(at.get_string().value_unsafe());
+      return;
+    case dom::element_type::INT64:
+      out.push_back(number_text(at.get_int64().value_unsafe(), number_));
+      return;
+    case dom::element_type::UINT64:
+      out.push_back(number_text(at.get_uint64().value_unsafe(), number_));
+      return;
+    case dom::element_type::DOUBLE:
+      out.push_back(number_text(at.get_double().value_unsafe(), number_));
+      return;
+    case dom::element_type::BOOL:
+      out.push_back(at.get_bool().value_unsafe() ? "true" : "false");
+      return;
+    case dom::element_type::NULL_VALUE:
+      return;  // null: absent
+    case dom::element_type::OBJECT:
+    case dom::element_type::ARRAY:
+      r.json = simdjson::minify(at);
+      out.push_back(r.json);
       return;
   }
 }

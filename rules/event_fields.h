@@ -1,7 +1,14 @@
 // The condition fields of one event: the event's own fields, and fields
 // derived (lazily) from the context and the exposure state.
+//
+// raw.<path> fields parse the event's source record (AccessEvent::raw) with
+// simdjson the first time one is asked for; the parsed record is kept per
+// thread and reused for as long as the fields asked are of events with the
+// same record, so an event's record is parsed once however many rules (and
+// EventFields) read it. No exceptions, and no allocation once warm.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -20,6 +27,8 @@ class EventFields : public FieldSource {
       : e_(event), context_(context), exposure_(exposure), object_(object) {}
 
   void values(Field f, std::vector<std::string_view>& out) const override;
+  void raw_values(std::span<const std::string> path,
+                  std::vector<std::string_view>& out) const override;
   const detectors::AccessEvent& event() const { return e_; }
   std::optional<ObjectId> object() const { return object_; }
 
@@ -29,6 +38,8 @@ class EventFields : public FieldSource {
   const ExposureState& exposure_;
   std::optional<ObjectId> object_;
   mutable char hour_[3] = {};
+  mutable char number_[32] = {};         // a raw number's text
+  mutable std::uint64_t raw_parse_ = 0;  // the per-thread parse that holds e_.raw (0: none yet)
 };
 
 // Appends the values of `fields` to `out` as one group key: values of one

@@ -18,19 +18,11 @@
 #include "detectors/access_event.h"
 #include "rules/classes.h"
 #include "rules/context.h"
+#include "rules/string_map.h"
 
 namespace sevwatch::rules {
 
 using ObjectId = std::uint32_t;
-
-// Lets string-keyed maps be searched with a string_view, without building a
-// std::string per lookup (this runs for every event).
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
 
 // One grant that currently holds.
 struct ActiveGrant {
@@ -100,9 +92,9 @@ class ExposureState {
 
   const Context& context_;
   std::vector<ObjectEntry> objects_;
-  std::unordered_map<std::string, ObjectId, StringHash, std::equal_to<>> ids_;
+  FlatStringMap<ObjectId> ids_;
   std::vector<Container> containers_;
-  std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> container_ids_;
+  FlatStringMap<std::uint32_t> container_ids_;
   std::unordered_map<std::uint32_t, ActiveGrant> grants_;
   std::uint32_t next_grant_id_ = 1;
 };

@@ -142,6 +142,10 @@ struct Rule {
   SourceLoc condition_loc;
   std::shared_ptr<const Condition> condition;  // null: every event
   ActionMask actions = ActionMask().set();     // the actions the condition can match
+  // Literal prefixes the event's object / principal must start with for the
+  // condition to hold (required_prefixes); the rule index uses them.
+  std::optional<std::vector<std::string>> object_prefixes;
+  std::optional<std::vector<std::string>> principal_prefixes;
   ExposureSpec exposure;
   EvidenceSpec evidence;
   AggregateSpec aggregate;

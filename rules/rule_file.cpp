@@ -6,6 +6,7 @@
 
 #include "rules/condition_parser.h"
 #include "rules/rule_reader.h"
+#include "rules/sigma_reader.h"
 
 namespace sevwatch::rules {
 namespace detail {
@@ -397,14 +398,16 @@ bool RuleReader::read_rule(const YAML::Node& item, Rule& rule) {
 
 void load_rules_string(std::string_view yaml, const std::string& name, RuleSet& set,
                        Diagnostics& diags) {
-  YAML::Node root;
+  std::vector<YAML::Node> documents;
   try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::ParserException& e) {
+    documents = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
     diags.error("E_YAML", SourceLoc{name, e.mark.line + 1, e.mark.column + 1}, e.msg);
     return;
   }
-  detail::RuleReader(name, diags).read_document(root, set);
+  if (is_sigma_file(documents)) return read_sigma_documents(documents, name, yaml, set, diags);
+  detail::RuleReader(name, diags)
+      .read_document(documents.empty() ? YAML::Node() : documents[0], set);
 }
 
 }  // namespace sevwatch::rules

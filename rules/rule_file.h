@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,16 +48,27 @@ struct TestContext {
   SourceLoc loc;
 };
 
+struct SigmaState;  // rules/sigma_reader.h
+
 struct RuleSet {
   std::vector<Rule> rules;
   Definitions defs;
   std::map<std::string, TestContext, std::less<>> test_contexts;
   std::vector<std::string> used_names;  // lists and macros referenced (after compile)
+  // Sigma files (sigma_reader.h): the mapping they use and the Sigma rules
+  // loaded so far, for correlations across files. Null until the first one.
+  std::shared_ptr<SigmaState> sigma;
+  // Some rule's condition, sequence step or exception names a raw.<path>
+  // field (after compile): decoders must keep the source record
+  // (detectors::DecoderOptions::keep_raw).
+  bool uses_raw = false;
   const Rule* find(std::string_view id) const;
   Rule* find(std::string_view id);
 };
 
 // Adds the items of one YAML document to `set`. `name` is used in diagnostics.
+// A file of Sigma documents (top-level `detection:` or `correlation:`, `---`
+// between documents) is translated by sigma_reader.h.
 void load_rules_string(std::string_view yaml, const std::string& name, RuleSet& set,
                        Diagnostics& diags);
 // A file, or every *.yaml file of a directory (sorted by name; the SEV rubric

@@ -24,9 +24,95 @@ std::optional<std::int64_t> end_of_day_ms(std::string_view s) {
 }
 
 constexpr std::string_view kEventKeys[] = {
-    "at",      "repeat",    "every",     "action",     "result", "principal",   "groups",
-    "object",  "operation", "client_ip", "query",      "format", "session",     "policy",
-    "columns", "grantee",   "grantees",  "privileges", "target", "target_type", "event_uid"};
+    "at",      "repeat",      "every",     "action",    "result",   "principal",
+    "groups",  "object",      "operation", "client_ip", "query",    "format",
+    "session", "policy",      "columns",   "grantee",   "grantees", "privileges",
+    "target",  "target_type", "event_uid", "raw"};
+
+// A JSON number as the JSON grammar has it (YAML plain scalars that are one
+// stay numbers in a test event's `raw`).
+bool json_number(std::string_view s) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    const auto from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
+void json_quote(std::string_view s, std::string& out) {
+  out += '"';
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// A test event's `raw` written as YAML, as JSON text: plain scalars that read
+// as numbers, true, false or null stay so; everything else is a string.
+void yaml_to_json(const YAML::Node& n, std::string& out) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : n) {
+        if (!first) out += ',';
+        first = false;
+        json_quote(kv.first.Scalar(), out);
+        out += ':';
+        yaml_to_json(kv.second, out);
+      }
+      out += '}';
+      return;
+    }
+    case YAML::NodeType::Sequence: {
+      out += '[';
+      for (std::size_t i = 0; i < n.size(); ++i) {
+        if (i > 0) out += ',';
+        yaml_to_json(n[i], out);
+      }
+      out += ']';
+      return;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& v = n.Scalar();
+      const bool plain = n.Tag() != "!";
+      if (plain && (v == "true" || v == "false" || v == "null" || json_number(v))) {
+        out += v;
+      } else {
+        json_quote(v, out);
+      }
+      return;
+    }
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      out += "null";
+      return;
+  }
+}
 
 }  // namespace
 
@@ -143,6 +229,15 @@ bool RuleReader::read_test_event(const YAML::Node& n, TestEvent& ev) {
     } else if (key == "repeat") {
       long long r = 0;
       if (integer(v, "repeat", r) && r >= 1 && r <= 1'000'000) ev.repeat = static_cast<int>(r);
+    } else if (key == "raw") {
+      // The source record: JSON text, or YAML written as the JSON it stands for.
+      std::string json;
+      if (v.IsScalar()) {
+        json = v.Scalar();
+      } else {
+        yaml_to_json(v, json);
+      }
+      ev.fields.emplace_back(key, std::vector<std::string>{std::move(json)});
     } else {
       std::vector<std::string> vals;
       if (string_list(v, key.c_str(), vals)) ev.fields.emplace_back(key, std::move(vals));

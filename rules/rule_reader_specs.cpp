@@ -84,7 +84,10 @@ bool RuleReader::fields(const YAML::Node& n, const char* what, std::vector<Field
     const FieldInfo* f = find_field(names[i]);
     if (f == nullptr) {
       diags_.error("E_UNKNOWN_FIELD", loc(n.IsSequence() ? n[i] : n),
-                   fmt::format("unknown field '{}' in '{}'", names[i], what));
+                   fmt::format("unknown field '{}' in '{}'{}", names[i], what,
+                               is_raw_field(names[i])
+                                   ? " (raw.<path> fields work in conditions and exceptions only)"
+                                   : ""));
       ok = false;
       continue;
     }

@@ -19,12 +19,17 @@ namespace {
 // text -> parse -> resolve -> type check -> compile.
 bool compile_text(const std::string& text, const SourceLoc& loc, const RuleSet& set,
                   Diagnostics& diags, std::vector<std::string>& used,
-                  std::shared_ptr<const Condition>& out, ActionMask& actions) {
+                  std::shared_ptr<const Condition>& out, ActionMask& actions,
+                  Rule* index_of = nullptr) {
   auto expr = parse_condition(text, loc, diags);
   if (!expr) return false;
   if (!resolve_names(expr, set.defs, diags, &used)) return false;
   if (!type_check(*expr, diags)) return false;
   actions = possible_actions(*expr);
+  if (index_of != nullptr) {
+    index_of->object_prefixes = required_prefixes(*expr, "object");
+    index_of->principal_prefixes = required_prefixes(*expr, "principal");
+  }
   out = compile_ast(*expr);
   return true;
 }
@@ -174,10 +179,12 @@ void compile_rule_set(RuleSet& set, Diagnostics& diags) {
     bool ok = true;
     if (!r.condition_text.empty()) {
       ok = compile_text(r.condition_text, r.condition_loc, set, diags, set.used_names, r.condition,
-                        r.actions);
+                        r.actions, &r);
     } else {
       r.condition.reset();
       r.actions.set();
+      r.object_prefixes.reset();
+      r.principal_prefixes.reset();
     }
     for (auto& step : r.sequence.steps) {
       ok = compile_text(step.condition_text, step.loc, set, diags, set.used_names, step.condition,
@@ -188,6 +195,15 @@ void compile_rule_set(RuleSet& set, Diagnostics& diags) {
     if (ok) kept.push_back(std::move(r));
   }
   set.rules = std::move(kept);
+  set.uses_raw = false;
+  for (const auto& r : set.rules) {
+    auto raw = [](const auto& c) { return c && c->uses_raw(); };
+    set.uses_raw = set.uses_raw || raw(r.condition) ||
+                   std::any_of(r.sequence.steps.begin(), r.sequence.steps.end(),
+                               [&](const auto& st) { return raw(st.condition); }) ||
+                   std::any_of(r.exceptions.begin(), r.exceptions.end(),
+                               [&](const auto& ex) { return raw(ex.matcher); });
+  }
   // Macros are compiled where they are used; check the unused ones alone.
   for (const auto& [name, m] : set.defs.macros) {
     if (std::find(set.used_names.begin(), set.used_names.end(), name) != set.used_names.end()) {

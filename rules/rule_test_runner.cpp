@@ -93,6 +93,8 @@ bool build_event(const TestEvent& te, int i, AccessEvent& e, std::string& error)
       e.grant.target = {one, level_of(one), ""};
     } else if (key == "target_type") {
       e.grant.target_type = one;
+    } else if (key == "raw") {
+      e.raw = one;
     }
   }
   if ((e.action == detectors::Action::grant || e.action == detectors::Action::revoke)) {

@@ -9,27 +9,18 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "detectors/access_event.h"
 #include "detectors/event_time.h"
 #include "rules/finding.h"
 #include "rules/rule.h"
+#include "rules/string_map.h"
 
 namespace sevwatch::rules::detail {
 
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-struct StringEq {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-};
 template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, StringEq>;
+using StringMap = FlatStringMap<V>;
 
 class Interner {
  public:
@@ -55,7 +46,7 @@ struct OpenFinding {
   std::int64_t first_ms = 0;
   std::int64_t last_ms = 0;
   std::uint64_t events = 0;
-  std::unordered_set<std::string, StringHash, StringEq> objects;
+  FlatStringSet objects;
   std::vector<std::string> new_objects;
   std::set<std::string, std::less<>> actors;
   std::vector<FindingNote> notes;

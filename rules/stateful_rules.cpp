@@ -131,7 +131,7 @@ class AggregateRule : public StatefulRule {
   struct Group {
     std::string tuple;
     std::deque<Entry> entries;
-    std::unordered_map<std::uint32_t, std::int64_t> last_seen;
+    FlatMap<std::uint32_t, std::int64_t> last_seen;
     double sum = 0;
     std::int64_t window = std::numeric_limits<std::int64_t>::min();
     std::int64_t last_ms = 0;

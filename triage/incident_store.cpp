@@ -12,6 +12,25 @@ bool starts_with(const std::string& s, std::string_view prefix) {
 }
 }  // namespace
 
+namespace {
+[[noreturn]] void no_engine_state() {
+  throw StoreError("engine state not supported by this store");
+}
+}  // namespace
+
+void IncidentStore::append_journal(const std::string&, std::vector<JournalRow>&) {
+  no_engine_state();
+}
+std::vector<JournalRow> IncidentStore::load_journal(const std::string&, std::int64_t, std::size_t) {
+  no_engine_state();
+}
+void IncidentStore::put_state(const std::string&, const std::string&, std::int64_t) {
+  no_engine_state();
+}
+std::optional<std::string> IncidentStore::get_state(const std::string&) {
+  no_engine_state();
+}
+
 std::unique_ptr<IncidentStore> IncidentStore::open(const std::string& url, std::string& error) {
   if (starts_with(url, "postgresql://") || starts_with(url, "postgres://")) {
     try {

@@ -37,6 +37,15 @@ struct SourceCheckpoint {
   std::int64_t updated_at_ms = 0;
 };
 
+// One row of a rule engine's grant journal (`sevwatch run`): an event that the
+// engine needs again to rebuild its exposure state after a restart or a rules
+// reload, in the order the engine processed it.
+struct JournalRow {
+  std::int64_t seq = 0;    // set by the store: increasing within a journal
+  std::int64_t at_ms = 0;  // the event's time (for people reading the table)
+  std::string event;       // the event, as app/event_journal.h encodes it (ASCII)
+};
+
 // Methods throw StoreError on failure.
 class IncidentStore {
  public:
@@ -87,6 +96,21 @@ class IncidentStore {
     (void)source;
     throw StoreError("checkpoints not supported by this store");
   }
+
+  // ---- Rule engine state (`sevwatch run`): the grant journal and named text
+  // values (first_seen baselines). The defaults throw
+  // StoreError("engine state not supported by this store").
+
+  // Appends rows to journal `name`, in order, and sets their `seq`:
+  // atomically, in the caller's transaction when one is open.
+  virtual void append_journal(const std::string& name, std::vector<JournalRow>& rows);
+  // Rows of journal `name` with seq > `after_seq`, in seq order, at most `limit`.
+  virtual std::vector<JournalRow> load_journal(const std::string& name, std::int64_t after_seq,
+                                               std::size_t limit);
+  // Inserts or replaces a value (printable text) by key, in the caller's
+  // transaction when one is open.
+  virtual void put_state(const std::string& key, const std::string& value, std::int64_t now_ms);
+  virtual std::optional<std::string> get_state(const std::string& key);
 
   // ---- Notification outbox (triage/outbox.h). The defaults throw
   // StoreError("outbox not supported by this store"); SqliteStore implements

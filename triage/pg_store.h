@@ -65,6 +65,12 @@ class PgStore final : public IncidentStore {
   bool expire_silence(std::int64_t id, const std::string& by, std::int64_t now_ms) override;
   void put_checkpoints(const std::vector<SourceCheckpoint>& checkpoints) override;
   std::vector<SourceCheckpoint> get_checkpoints(const std::string& source) override;
+  // The grant journal and engine state (pg_store_journal.cpp).
+  void append_journal(const std::string& name, std::vector<JournalRow>& rows) override;
+  std::vector<JournalRow> load_journal(const std::string& name, std::int64_t after_seq,
+                                       std::size_t limit) override;
+  void put_state(const std::string& key, const std::string& value, std::int64_t now_ms) override;
+  std::optional<std::string> get_state(const std::string& key) override;
 
   // The latest schema version this build knows.
   static int latest_schema_version();
@@ -80,6 +86,7 @@ class PgStore final : public IncidentStore {
   [[noreturn]] void fail(const std::string& what, const pg_result* res) const;
   void connect();
   void migrate();
+  void append_chunks(const std::string& name, std::vector<JournalRow>& rows, std::size_t chunk);
   bool in_transaction() const;
 
   std::string name_;  // the URL without its password, used in error messages

@@ -145,6 +145,23 @@ CREATE TABLE checkpoints (
 ALTER TABLE incidents ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
 ALTER TABLE incidents ADD COLUMN acknowledged_at INTEGER;
 )sql",
+    // 5: the rule engine's state for `sevwatch run`: the grant journal (the
+    // events that rebuild the exposure state, per journal name, in order) and
+    // named values (first_seen baselines).
+    R"sql(
+CREATE TABLE grant_journal (
+  seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+  journal TEXT NOT NULL,
+  at      INTEGER NOT NULL,
+  event   TEXT NOT NULL
+);
+CREATE INDEX grant_journal_by_name ON grant_journal (journal, seq);
+CREATE TABLE engine_state (
+  key        TEXT NOT NULL PRIMARY KEY,
+  value      TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
@@ -512,6 +529,7 @@ std::optional<Incident> SqliteStore::get(std::int64_t id, bool full) {
 }
 
 // The notification outbox, silences and source checkpoints are in
-// sqlite_store_outbox.cpp.
+// sqlite_store_outbox.cpp; the grant journal and engine state in
+// sqlite_store_journal.cpp.
 
 }  // namespace sevwatch::triage

@@ -37,6 +37,11 @@ class SqliteStore final : public IncidentStore {
   int schema_version() override;
   void put_checkpoints(const std::vector<SourceCheckpoint>& checkpoints) override;
   std::vector<SourceCheckpoint> get_checkpoints(const std::string& source) override;
+  void append_journal(const std::string& name, std::vector<JournalRow>& rows) override;
+  std::vector<JournalRow> load_journal(const std::string& name, std::int64_t after_seq,
+                                       std::size_t limit) override;
+  void put_state(const std::string& key, const std::string& value, std::int64_t now_ms) override;
+  std::optional<std::string> get_state(const std::string& key) override;
 
   bool add_outbox_event(OutboxEvent& event) override;
   std::vector<OutboxEvent> unrouted_outbox_events(std::size_t limit) override;

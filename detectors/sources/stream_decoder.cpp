@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "detectors/raw_record.h"
+
 namespace sevwatch::detectors::sources {
 
 const DecoderInfo& require_format(const DecoderRegistry& registry, const std::string& source,
@@ -26,6 +28,7 @@ StreamDecoder::StreamDecoder(const SourceContext& context, std::string source, s
       source_(std::move(source)),
       stream_(std::move(stream)),
       max_line_(context.decoder_options.max_line_bytes),
+      keep_raw_(context.decoder_options.keep_raw),
       decoder_(require_format(*context.registry, source_, format).make(context.decoder_options)) {}
 
 void StreamDecoder::line(std::string_view text, std::uint64_t line_no, std::uint64_t offset) {
@@ -61,6 +64,7 @@ void StreamDecoder::finish() {
 
 void StreamDecoder::on_event(AccessEvent&& event) {
   ++events_;
+  if (keep_raw_ && event.raw.empty()) event.raw.assign(raw_json_record(current_));
   sink_.on_event(std::move(event));
 }
 

@@ -39,6 +39,7 @@ class StreamDecoder final : private EventSink {
   std::string source_;
   std::string stream_;
   std::size_t max_line_;
+  bool keep_raw_;  // DecoderOptions::keep_raw: events get current_ as `raw`
   std::unique_ptr<Decoder> decoder_;
   std::string_view current_;  // the line being decoded, for rejects
   std::uint64_t events_ = 0;

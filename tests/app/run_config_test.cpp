@@ -62,3 +62,32 @@ TEST_CASE("store URLs are redacted for logs", "[run][config]") {
   CHECK(redact_url("sqlite:/var/lib/sevwatch.db") == "sqlite:/var/lib/sevwatch.db");
   CHECK(redact_url("host=db password=hunter2 dbname=x") == "host=db password=*** dbname=x");
 }
+
+TEST_CASE("run config: engine_state and rules_reload", "[run][config]") {
+  TempDir dir("runcfg-state");
+  const std::string sources = "sources:\n  - {type: file, format: pgaudit, paths: [a.log]}\n";
+  RunConfig c;
+  std::string error;
+  write_file(dir.path() / "c.yaml", sources);
+  REQUIRE(load_run_config((dir.path() / "c.yaml").string(), c, error));
+  CHECK(c.state_name == "run");
+  CHECK(c.rules_reload == RulesReload::signal);
+
+  write_file(dir.path() / "c.yaml",
+             "engine_state: {name: eu-west.1}\nrules_reload: watch\n" + sources);
+  REQUIRE(load_run_config((dir.path() / "c.yaml").string(), c, error));
+  CHECK(c.state_name == "eu-west.1");
+  CHECK(c.rules_reload == RulesReload::watch);
+
+  auto check_error = [&](const std::string& yaml, const std::string& expected) {
+    write_file(dir.path() / "c.yaml", yaml + sources);
+    RunConfig bad;
+    CHECK_FALSE(load_run_config((dir.path() / "c.yaml").string(), bad, error));
+    INFO(error);
+    CHECK(error.find(expected) != std::string::npos);
+  };
+  check_error("rules_reload: inotify\n", "'rules_reload' must be signal or watch");
+  check_error("engine_state: {name: \"a b\"}\n", "'engine_state.name' must be");
+  check_error("engine_state: {journal: off}\n", "unknown key 'engine_state.journal'");
+  check_error("engine_state: run\n", "'engine_state' must be a mapping");
+}

@@ -79,7 +79,7 @@ TEST_CASE("type errors, bad regexes and bad CIDRs are diagnostics with positions
   CHECK(re.loc.line == 2);
   CHECK(re.loc.col == 10 + 34);
   CHECK(first("principal regex 'a{1000}{1000}'").code == "E_REGEX");
-  CHECK(first("raw.requestParameters.x = 1").code == "E_UNSUPPORTED_FIELD");
+  CHECK(first("raw.requestParameters..x = 1").code == "E_RAW_PATH");
   CHECK(first("undefined_macro").code == "E_UNKNOWN_MACRO");
   CHECK(first("object glob 'a[z-a]'").code == "E_GLOB");
 }

@@ -204,13 +204,15 @@ TEST_CASE("lifecycle: a version-3 SQLite database is migrated, its incidents kep
     store->insert(inc);
     id = inc.id;
   }
-  // Back to version 3: drop the new columns (SQLite ≥ 3.35) and the record.
+  // Back to version 3: drop the new columns (SQLite ≥ 3.35) and tables, and the
+  // records.
   {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((b.dir.path() / "i.db").string().c_str(), &db) == SQLITE_OK);
     REQUIRE(sqlite3_exec(db,
                          "ALTER TABLE incidents DROP COLUMN assignee; ALTER TABLE incidents DROP "
-                         "COLUMN acknowledged_at; DELETE FROM schema_version WHERE version >= 4;",
+                         "COLUMN acknowledged_at; DROP TABLE grant_journal; DROP TABLE "
+                         "engine_state; DELETE FROM schema_version WHERE version >= 4;",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
   }
@@ -236,7 +238,8 @@ TEST_CASE("lifecycle: a version-3 PostgreSQL database is migrated, its incidents
   }
   b.db->query(
       "ALTER TABLE incidents DROP COLUMN assignee; ALTER TABLE incidents DROP COLUMN "
-      "acknowledged_at; DELETE FROM schema_version WHERE version >= 4");
+      "acknowledged_at; DROP TABLE grant_journal; DROP TABLE engine_state; DELETE FROM "
+      "schema_version WHERE version >= 4");
   auto store = sevwatch::testing::open_store_at(b.url());
   CHECK(store->schema_version() == sevwatch::testing::PgBackend::latest());
   const auto got = store->get(id, false);
