@@ -1,6 +1,10 @@
 #include "app/event_spool.h"
 
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace sevwatch::app {
 namespace {
@@ -108,8 +112,15 @@ EventSpool::Ref EventSpool::append(const AccessEvent& e) {
   if (!e.raw.empty()) put_str(b, e.raw);  // flag 4
 
   if (chunks_.empty() || used_.back() + b.size() > kChunkBytes) {
-    const std::size_t size = std::max(kChunkBytes, b.size());
-    chunks_.push_back(std::unique_ptr<char[]>(new char[size]));  // not zero-filled
+    // Chunks are 2 MiB-aligned and advised into transparent huge pages: a
+    // spool of a few hundred MB otherwise costs ~100k page faults, which on
+    // a VM took a quarter of the scan's decode phase.
+    constexpr std::size_t kHuge = 2 << 20;
+    const std::size_t size = (std::max(kChunkBytes, b.size()) + kHuge - 1) / kHuge * kHuge;
+    auto* p = static_cast<char*>(std::aligned_alloc(kHuge, size));  // not zero-filled
+    if (p == nullptr) throw std::bad_alloc();
+    ::madvise(p, size, MADV_HUGEPAGE);  // advice only: failure is harmless
+    chunks_.push_back(std::unique_ptr<char[], FreeChunk>(p));
     used_.push_back(0);
   }
   const Ref ref{static_cast<std::uint32_t>(chunks_.size() - 1),
@@ -118,6 +129,10 @@ EventSpool::Ref EventSpool::append(const AccessEvent& e) {
   used_.back() += b.size();
   ++count_;
   return ref;
+}
+
+void EventSpool::FreeChunk::operator()(char* p) const {
+  std::free(p);
 }
 
 void EventSpool::read(Ref ref, AccessEvent& e) const {

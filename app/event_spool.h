@@ -37,7 +37,10 @@ class EventSpool {
 
  private:
   static constexpr std::size_t kChunkBytes = 4 << 20;
-  std::vector<std::unique_ptr<char[]>> chunks_;
+  struct FreeChunk {
+    void operator()(char* p) const;
+  };
+  std::vector<std::unique_ptr<char[], FreeChunk>> chunks_;
   std::vector<std::size_t> used_;
   std::string scratch_;
   std::string file_;
