@@ -112,29 +112,52 @@ bool parse_list(std::string_view s, std::vector<std::string>& out) {
   return true;
 }
 
+constexpr char kMention[] = "M|";
+
 }  // namespace
 
-std::string encode_journal_event(const AccessEvent& e) {
+JournalText JournalText::all() {
+  JournalText t;
+  t.fields.set();
+  t.raw = true;
+  return t;
+}
+
+JournalText JournalText::read_by(const rules::RuleSet& rules) {
+  JournalText t;
+  t.fields = rules.fields_used;
+  t.raw = rules.uses_raw;
+  return t;
+}
+
+std::string encode_journal_event(const AccessEvent& e, const JournalText& keep) {
+  using rules::Field;
+  const bool everything = keep.raw && keep.fields.all();
+  auto text = [&](Field f, const std::string& s) -> std::string_view {
+    return keep.fields.test(static_cast<std::size_t>(f)) ? std::string_view(s) : std::string_view();
+  };
+  const std::string_view query = text(Field::query, e.query);
+  const std::string_view raw = keep.raw ? std::string_view(e.raw) : std::string_view();
   std::string out;
-  out.reserve(160 + e.query.size() + e.raw.size() + e.object.name.size() +
-              e.grant.target.name.size());
+  out.reserve(160 + query.size() + raw.size() + e.object.name.size() + e.grant.target.name.size());
   out += kVersion;
   out += '|';
   number(out, e.time_ms);
   number(out, (e.time_zone_assumed ? 1 : 0) | (e.grant.with_grant_option ? 2 : 0));
   number(out, static_cast<unsigned>(e.action));
   number(out, static_cast<unsigned>(e.result));
-  field(out, e.format);
-  field(out, e.pos.file);
-  number(out, e.pos.line);
-  number(out, e.pos.offset);
-  field(out, e.event_uid);
+  field(out, text(Field::format, e.format));
+  // The source position: for people reading the table only.
+  field(out, everything ? std::string_view(e.pos.file) : std::string_view());
+  number(out, everything ? e.pos.line : 0);
+  number(out, everything ? e.pos.offset : 0);
+  field(out, text(Field::event_uid, e.event_uid));
   field(out, e.principal);
   list(out, e.principal_groups);
-  field(out, e.operation);
+  field(out, text(Field::operation, e.operation));
   field(out, e.object.name);
   number(out, static_cast<unsigned>(e.object.level));
-  field(out, e.object.columns);
+  field(out, text(Field::columns, e.object.columns));
   list(out, e.grant.privileges);
   for (const auto& g : e.grant.grantees) {
     out += static_cast<char>('0' + static_cast<int>(g.kind));
@@ -144,14 +167,29 @@ std::string encode_journal_event(const AccessEvent& e) {
   out += '|';
   field(out, e.grant.target.name);
   number(out, static_cast<unsigned>(e.grant.target.level));
-  field(out, e.grant.target.columns);
-  field(out, e.grant.target_type);
-  field(out, e.client_ip);
-  field(out, e.query);
-  field(out, e.session);
-  field(out, e.policy);
-  escape_into(out, e.raw, true);  // the last field: no separator after it
+  field(out, text(Field::columns, e.grant.target.columns));
+  field(out, text(Field::grant_target_type, e.grant.target_type));
+  field(out, text(Field::client_ip, e.client_ip));
+  field(out, query);
+  field(out, text(Field::session, e.session));
+  field(out, text(Field::policy, e.policy));
+  escape_into(out, raw, true);  // the last field: no separator after it
   return out;
+}
+
+std::string encode_journal_mention(const std::vector<std::string>& names) {
+  std::string out = kMention;
+  for (const auto& n : names) {
+    escape_into(out, n, true);
+    out += ',';
+  }
+  return out;
+}
+
+bool decode_journal_mention(std::string_view text, std::vector<std::string>& names) {
+  const std::string_view prefix = kMention;
+  if (text.substr(0, prefix.size()) != prefix) return false;
+  return parse_list(text.substr(prefix.size()), names);
 }
 
 bool decode_journal_event(std::string_view text, AccessEvent& e) {

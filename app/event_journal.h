@@ -11,20 +11,50 @@
 // are 1 = time zone assumed, 2 = with grant option. A list is its items, each
 // followed by ','; a grantee is its kind's number then its name. In every
 // text, '%', '|', ',' and bytes outside printable ASCII are %HH.
+//
+// Free text that only rule conditions read (the query, session, policy,
+// client IP, event id, operation, format, columns, grant target type, the
+// source record) is written empty unless a rule of the current set reads it
+// (JournalText), and the source position never: the journal keeps no query
+// text nobody needs.
+//
+// A journal compaction (app/journal_compaction.h) replaces an event that is
+// kept only because it named objects first by a mention row:
+//
+//   M|name,name,
+//
+// the object names it made known, in that order (a list as above).
 #pragma once
 
+#include <bitset>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "detectors/access_event.h"
+#include "rules/rule_file.h"
 
 namespace sevwatch::app {
 
-std::string encode_journal_event(const detectors::AccessEvent& event);
+// Which free-text fields journal rows keep: those the rules read.
+struct JournalText {
+  std::bitset<rules::kFieldCount> fields;  // condition fields read (RuleSet::fields_used)
+  bool raw = false;                        // raw.<path> fields read (RuleSet::uses_raw)
+  static JournalText all();                // keeps everything
+  static JournalText read_by(const rules::RuleSet& rules);
+};
+
+// The event as a journal row, without the free text `keep` does not keep.
+std::string encode_journal_event(const detectors::AccessEvent& event,
+                                 const JournalText& keep = JournalText::all());
 // Fills `out` (every field); false when `text` is not an encoding this build
 // reads (then `out` is unspecified).
 bool decode_journal_event(std::string_view text, detectors::AccessEvent& out);
+
+std::string encode_journal_mention(const std::vector<std::string>& names);
+// False when `text` is not a mention row.
+bool decode_journal_mention(std::string_view text, std::vector<std::string>& names);
 
 // Text as printable ASCII plus newline and tab: '%', other control bytes and
 // bytes from 0x7f as %HH. For values kept in the store's engine_state table.

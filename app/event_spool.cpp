@@ -131,6 +131,13 @@ EventSpool::Ref EventSpool::append(const AccessEvent& e) {
   return ref;
 }
 
+void EventSpool::clear() {
+  if (chunks_.size() > 1) chunks_.resize(1);
+  used_.resize(chunks_.size());
+  if (!used_.empty()) used_[0] = 0;
+  count_ = 0;
+}
+
 void EventSpool::FreeChunk::operator()(char* p) const {
   std::free(p);
 }

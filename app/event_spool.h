@@ -32,6 +32,8 @@ class EventSpool {
   void read(Ref ref, detectors::AccessEvent& out) const;
 
   std::size_t size() const { return count_; }
+  // Forgets every record but keeps the first chunk's memory, for reuse.
+  void clear();
   std::size_t bytes() const;
   void set_file(std::string file) { file_ = std::move(file); }
 

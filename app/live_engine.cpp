@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <set>
 
 #include "app/event_journal.h"
@@ -52,6 +53,7 @@ struct LiveEngine::Instance {
   std::unique_ptr<rules::RuleSet> rules;
   Gate gate;
   std::unique_ptr<rules::Engine> engine;
+  JournalText text;  // what free text the journal rows keep
   std::vector<Coverage> coverage;
   std::set<std::string, std::less<>> first_seen;  // ids of enabled first_seen rules
 };
@@ -68,6 +70,7 @@ LiveEngine::~LiveEngine() = default;
 std::unique_ptr<LiveEngine::Instance> LiveEngine::make(std::unique_ptr<rules::RuleSet> rules) {
   auto inst = std::make_unique<Instance>(std::move(rules), sink_);
   inst->engine = std::make_unique<rules::Engine>(context_, *inst->rules, inst->gate);
+  inst->text = JournalText::read_by(*inst->rules);
   const auto& set = *inst->rules;
   for (const auto& r : set.rules) {
     if (!r.enabled) continue;
@@ -129,8 +132,9 @@ void LiveEngine::process(const AccessEvent& e) {
   const auto objects = engine.exposure().object_count();
   const auto exposed = engine.stats().exposed_reads;
   engine.process(e);
+  watermark_ = std::max(watermark_, e.time_ms);
   if (wanted(*current_, e, objects, exposed)) {
-    pending_.push_back(triage::JournalRow{0, e.time_ms, encode_journal_event(e)});
+    pending_.push_back(triage::JournalRow{0, e.time_ms, encode_journal_event(e, current_->text)});
   }
 }
 
@@ -143,13 +147,10 @@ ReplayStats LiveEngine::replay(Instance& inst, const std::optional<std::string>&
     st.baselines_malformed = !st.baselines_loaded;
   }
   AccessEvent e;
+  ReplayCounts counts;
   auto feed = [&](const triage::JournalRow& row) {
-    if (!decode_journal_event(row.event, e)) {
-      ++st.undecodable;
-      return;
-    }
-    inst.engine->process(e);
-    ++st.events;
+    replay_journal_row(*inst.engine, row, e, counts);
+    watermark_ = std::max(watermark_, row.at_ms);
   };
   std::int64_t after = 0;
   for (;;) {
@@ -160,6 +161,9 @@ ReplayStats LiveEngine::replay(Instance& inst, const std::optional<std::string>&
   }
   for (const auto& row : pending_) feed(row);  // not saved yet
   inst.engine->flush();
+  st.events = counts.events;
+  st.mentions = counts.mentions;
+  st.undecodable = counts.undecodable;
   st.muted_findings = inst.gate.muted;
   inst.gate.muted = 0;
   inst.gate.open = true;
@@ -207,6 +211,28 @@ void LiveEngine::save_state(std::int64_t now_ms) {
       writing_baselines_ = std::move(text);
     }
   }
+}
+
+std::optional<LiveEngine::Compaction> LiveEngine::compact(std::int64_t lateness_ms) {
+  if (!pending_.empty() || writing_ != 0) return std::nullopt;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<triage::JournalRow> rows;
+  std::int64_t after = 0;
+  for (;;) {
+    auto page = store_.load_journal(name_, after, kReplayPage);
+    const bool last = page.size() < kReplayPage;
+    if (!page.empty()) after = page.back().seq;
+    rows.insert(rows.end(), std::make_move_iterator(page.begin()),
+                std::make_move_iterator(page.end()));
+    if (last) break;
+  }
+  Compaction c;
+  c.plan = plan_compaction(rows, context_, *current_->rules,
+                           CompactionSettings{watermark_, lateness_ms});
+  c.removed = store_.compact_journal(name_, c.plan.remove, c.plan.rewrite);
+  rows_removed_ += c.removed;
+  c.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return c;
 }
 
 void LiveEngine::state_saved() {

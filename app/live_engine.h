@@ -21,14 +21,20 @@
 // were reported, and committed, before the rows that hold them. Aggregate and
 // sequence state is not kept: after a restart or a reload it holds only what
 // the journal's events rebuild, so windows over any other events start empty.
+//
+// Rows hold no free text the current rules do not read (app/event_journal.h),
+// and compact() drops the rows that no longer matter to what a replay
+// rebuilds (app/journal_compaction.h).
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "app/journal_compaction.h"
 #include "detectors/access_event.h"
 #include "rules/context.h"
 #include "rules/engine.h"
@@ -40,6 +46,7 @@ namespace sevwatch::app {
 
 struct ReplayStats {
   std::uint64_t events = 0;          // journal events replayed
+  std::uint64_t mentions = 0;        // mention rows (objects made known)
   std::uint64_t undecodable = 0;     // rows this build cannot read (skipped)
   std::uint64_t muted_findings = 0;  // findings the replay derived again (not reported)
   bool baselines_loaded = false;
@@ -77,8 +84,19 @@ class LiveEngine {
   // (thrown) the current engine stays.
   ReplayStats reload(std::unique_ptr<rules::RuleSet> rules);
 
+  struct Compaction {
+    CompactionPlan plan;
+    std::uint64_t removed = 0;  // rows deleted
+    double ms = 0;
+  };
+  // Compacts the journal for the current rules (app/journal_compaction.h), in
+  // a transaction of its own. Call right after a commit; nullopt (nothing
+  // done) while rows are waiting to be saved. Throws StoreError.
+  std::optional<Compaction> compact(std::int64_t lateness_ms);
+
   std::size_t rule_count() const;
   std::uint64_t journal_rows_written() const { return rows_written_; }
+  std::uint64_t journal_rows_removed() const { return rows_removed_; }
   const rules::Engine& engine() const;
 
  private:
@@ -97,6 +115,9 @@ class LiveEngine {
   std::vector<triage::JournalRow> pending_;  // not yet saved
   std::size_t writing_ = 0;                  // rows of pending_ in the open transaction
   std::uint64_t rows_written_ = 0;
+  std::uint64_t rows_removed_ = 0;  // by compactions
+  // The newest event time processed (replayed or live): compaction's clock.
+  std::int64_t watermark_ = std::numeric_limits<std::int64_t>::min();
   std::uint64_t saved_matches_ = 0;  // first_seen matches when baselines were last saved
   std::uint64_t writing_matches_ = 0;
   std::string saved_baselines_;  // as stored (escaped)

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -63,19 +64,54 @@ class StoreCheckpoints final : public src::CheckpointStore {
 class RunPipeline final : public src::IngestSink {
  public:
   RunPipeline(Pipeline& p, triage::IncidentStore& store, src::DeadLetterFile& dead_letter,
-              src::CheckpointStore& checkpoints, src::LogFn log, const std::string& state_name)
+              src::CheckpointStore& checkpoints, src::LogFn log, const RunConfig& config)
       : store_(store),
         dead_letter_(dead_letter),
         checkpoints_(checkpoints),
         log_(std::move(log)),
+        compact_every_(config.compact_every),
+        compact_lateness_ms_(config.compact_lateness_ms),
         manager_(store, *p.rubric, wall_ms),
         engine_(*p.context, std::make_unique<rules::RuleSet>(std::move(p.rules)), manager_, store,
-                state_name) {}
+                config.state_name) {}
 
-  // Before the sources start: the engine state as of the last commit.
+  // Before the sources start: the engine state as of the last commit, then
+  // the journal compacted.
   void restore() {
     const auto st = engine_.restore();
     log_replay("engine state restored", st);
+    compact("at start", false);
+  }
+
+  // Drops the journal rows that no longer matter (app/journal_compaction.h).
+  // A failure is logged; the journal is then as it was. `quiet`: no line when
+  // nothing changed.
+  void compact(const char* why, bool quiet) {
+    if (compact_every_ == 0) return;
+    try {
+      const auto c = engine_.compact(compact_lateness_ms_);
+      if (!c) return;
+      const auto& p = c->plan;
+      if (quiet && c->removed == 0 && p.rewrite.empty()) return;  // nothing to say
+      log_("info", fmt::format("journal compacted ({}): {} row(s) removed, {} event(s) replaced by "
+                               "mention rows, {} stripped of text no rule reads; {} of {} row(s) "
+                               "left ({} mention rows); {} exposure finding(s) still live; in "
+                               "{:.0f} ms",
+                               why, c->removed, p.to_mentions, p.stripped, p.rows - c->removed,
+                               p.rows, p.mentions, p.live_findings, c->ms));
+      if (p.level > 0) {
+        static constexpr const char* kKept[] = {"", "kept the rows of the catalogs it still needs",
+                                                "kept every row an exposure finding or grant needs",
+                                                "only stripped text"};
+        log_("warn", fmt::format("journal compaction ({}): dropping every row that no longer "
+                                 "matters would not rebuild the same exposure state (overlapping "
+                                 "exposures); {}",
+                                 why, kKept[std::min(p.level, 3)]));
+      }
+    } catch (const std::exception& e) {
+      log_("warn", fmt::format("journal compaction ({}) failed, the journal is unchanged: {}", why,
+                               redact_url(e.what())));
+    }
   }
 
   // Swaps in new rules (compiled without errors). Call right after a commit,
@@ -137,8 +173,13 @@ class RunPipeline final : public src::IngestSink {
         throw;
       }
       if (state) engine_.state_saved();
+      ++batches_;
     }
     for (auto* s : sources_) s->on_durable();
+    if (compact_every_ > 0 && batches_ >= compact_every_) {
+      batches_ = 0;
+      compact("periodic", true);
+    }
     const auto& st = manager_.stats();
     if (events_ != logged_events_ || rejects_ != logged_rejects_ ||
         st.incidents_opened != logged_opened_ || st.incidents_updated != logged_updated_) {
@@ -156,9 +197,10 @@ class RunPipeline final : public src::IngestSink {
     log_("info", fmt::format("stopped: {} events, {} rejected, {} incidents opened, {} updated",
                              events_, rejects_, manager_.stats().incidents_opened,
                              manager_.stats().incidents_updated));
-    log_("info", fmt::format("engine state: {} journal row(s) written; rules reloaded {} time(s), "
-                             "{} reload(s) refused",
-                             engine_.journal_rows_written(), reloads_, reload_failures_));
+    log_("info", fmt::format("engine state: {} journal row(s) written, {} removed by compaction; "
+                             "rules reloaded {} time(s), {} reload(s) refused",
+                             engine_.journal_rows_written(), engine_.journal_rows_removed(),
+                             reloads_, reload_failures_));
     for (const auto& [key, n] : rejected_) {
       log_("info", fmt::format("rejected by source {}: {}: {}", key.first, key.second, n));
     }
@@ -166,10 +208,14 @@ class RunPipeline final : public src::IngestSink {
 
  private:
   void log_replay(const char* what, const ReplayStats& st) {
-    log_("info", fmt::format("{}: {} journal event(s) replayed in {:.0f} ms ({} finding update(s) "
-                             "already stored, not reported again); first_seen baselines {}",
-                             what, st.events, st.ms, st.muted_findings,
-                             st.baselines_loaded ? "loaded" : "none stored"));
+    log_("info",
+         fmt::format(
+             "{}: {} journal event(s) replayed{} in {:.0f} ms ({} finding "
+             "update(s) already stored, not reported again); first_seen "
+             "baselines {}",
+             what, st.events,
+             st.mentions > 0 ? fmt::format(" and {} mention row(s)", st.mentions) : std::string(),
+             st.ms, st.muted_findings, st.baselines_loaded ? "loaded" : "none stored"));
     if (st.undecodable > 0) {
       log_("warn", fmt::format("{}: {} journal row(s) this build cannot read were skipped", what,
                                st.undecodable));
@@ -185,6 +231,9 @@ class RunPipeline final : public src::IngestSink {
   src::DeadLetterFile& dead_letter_;
   src::CheckpointStore& checkpoints_;
   src::LogFn log_;
+  std::uint64_t compact_every_;  // committed batches between compactions (0: never)
+  std::int64_t compact_lateness_ms_;
+  std::uint64_t batches_ = 0;  // since the last compaction
   triage::IncidentManager manager_;
   LiveEngine engine_;
   std::uint64_t reloads_ = 0, reload_failures_ = 0;
@@ -236,7 +285,7 @@ int run_daemon(const RunConfig& config, std::ostream& err) {
     // Decoders keep source records when the rules read raw.<path> fields (the
     // rule set moves into the engine below).
     const bool keep_raw = pipeline.rules.uses_raw;
-    RunPipeline run(pipeline, *store, dead_letter, checkpoints, log, config.state_name);
+    RunPipeline run(pipeline, *store, dead_letter, checkpoints, log, config);
     run.restore();
 
     asio::io_context io;

@@ -9,7 +9,9 @@
 // The rule engine's state survives restarts (app/live_engine.h): the events
 // that rebuild the exposure state go into the store's grant journal and the
 // first_seen baselines into engine_state, both in the checkpoints'
-// transaction; at start the journal is replayed before any source is read.
+// transaction; at start the journal is replayed before any source is read,
+// then compacted, and compacted again every `compact_every` committed batches
+// (app/journal_compaction.h).
 // SIGHUP (and, with `rules_reload: watch`, a changed rule file) re-reads and
 // compiles the rule files: with errors the diagnostics are logged and the
 // rules in use stay; else a new engine is built on them from the journal and

@@ -7,6 +7,9 @@
 #include <regex>
 #include <set>
 
+#include "detectors/decoder.h"
+#include "rules/rule_file.h"
+
 namespace sevwatch::app {
 
 namespace {
@@ -56,6 +59,17 @@ std::vector<std::string> strings(const YAML::Node& n, const std::string& key) {
   return out;
 }
 
+// `auto` (detected from the content, per file or per record) or a decoder name.
+void check_format(const std::string& format, const std::string& where) {
+  if (format == "auto") return;
+  detectors::DecoderRegistry registry;
+  detectors::register_builtin_decoders(registry);
+  if (registry.find(format) != nullptr) return;
+  std::string known = "auto";
+  for (const auto& n : registry.names()) known += ", " + n;
+  throw ConfigError(fmt::format("{}: unknown format '{}' (known: {})", where, format, known));
+}
+
 detectors::sources::SourceSpec source_spec(const YAML::Node& n, std::size_t index,
                                            const fs::path& base, bool& enabled) {
   if (!n.IsMap()) throw ConfigError(fmt::format("sources[{}] must be a mapping", index));
@@ -89,8 +103,9 @@ detectors::sources::SourceSpec source_spec(const YAML::Node& n, std::size_t inde
   if (s.type.empty()) throw ConfigError(fmt::format("sources[{}] ({}) has no type", index, s.name));
   if (s.format.empty()) {
     throw ConfigError(
-        fmt::format("sources[{}] ({}) has no format (a decoder name)", index, s.name));
+        fmt::format("sources[{}] ({}) has no format (a decoder name, or auto)", index, s.name));
   }
+  check_format(s.format, fmt::format("sources[{}].format", index));
   return s;
 }
 
@@ -156,6 +171,17 @@ void parse(const YAML::Node& root, const fs::path& base, RunConfig& c) {
             throw ConfigError(
                 "'engine_state.name' must be 1 to 64 letters, digits, '_', '.' or '-'");
           }
+        } else if (k == "compact_every") {
+          c.compact_every = number(e.second, "engine_state.compact_every", 0, 1'000'000'000);
+        } else if (k == "compact_lateness") {
+          const std::string text = scalar(e.second, "engine_state.compact_lateness");
+          const auto ms = rules::parse_duration_ms(text);
+          if (!ms) {
+            throw ConfigError(fmt::format(
+                "'engine_state.compact_lateness' must be a duration (90s, 15m, 1h, 7d), not '{}'",
+                text));
+          }
+          c.compact_lateness_ms = *ms;
         } else {
           throw ConfigError(fmt::format("unknown key 'engine_state.{}'", k));
         }

@@ -32,6 +32,11 @@ struct RunConfig {
   // The name of this process's grant journal and baselines in the store
   // (engine_state.name); processes sharing one store need different names.
   std::string state_name = "run";
+  // Journal compaction (app/journal_compaction.h): at start and every this
+  // many committed batches (0: never), for events arriving up to
+  // `compact_lateness_ms` behind the newest event time.
+  std::uint64_t compact_every = 600;
+  std::int64_t compact_lateness_ms = 3'600'000;
   RulesReload rules_reload = RulesReload::signal;
 };
 

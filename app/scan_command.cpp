@@ -14,6 +14,7 @@
 
 #include "app/cli_args.h"
 #include "app/event_spool.h"
+#include "app/scan_stream.h"
 #include "app/wiring.h"
 #include "detectors/decoder.h"
 #include "detectors/input_reader.h"
@@ -25,23 +26,14 @@ namespace {
 
 using detectors::AccessEvent;
 
-constexpr std::size_t kMaxRejectSamples = 10;
-
 // Collects one input's events and rejects.
 struct InputSink : detectors::EventSink {
   EventSpool events;
   std::vector<std::pair<std::int64_t, EventSpool::Ref>> index;  // event time, record
-  std::map<std::string, std::uint64_t> rejected;
-  std::vector<RejectSample> samples;
+  RejectTally rejects;
 
   void on_event(AccessEvent&& e) override { index.emplace_back(e.time_ms, events.append(e)); }
-  void on_weird(detectors::Weird&& w) override {
-    ++rejected[std::string(w.reason)];
-    if (samples.size() < kMaxRejectSamples) {
-      samples.push_back(RejectSample{fmt::format("{}:{}", w.pos.file, w.pos.line),
-                                     std::string(w.reason), std::move(w.detail)});
-    }
-  }
+  void on_weird(detectors::Weird&& w) override { rejects.add(std::move(w)); }
 };
 
 struct DecodedInput {
@@ -96,7 +88,7 @@ void print_human(const ScanReport& r, std::size_t inputs, std::ostream& out) {
   for (const auto& [name, secs] : r.phase_seconds) {
     phases += fmt::format("{}{} {:.2f} s", phases.empty() ? "" : ", ", name, secs);
   }
-  if (!phases.empty()) out << "  time: " << phases << "\n";
+  if (!phases.empty()) out << "  time: " << phases << " (" << r.mode << ")\n";
   std::uint64_t rejected = 0;
   for (const auto& [reason, n] : r.rejected) rejected += n;
   out << fmt::format("rejected: {}\n", rejected);
@@ -124,7 +116,86 @@ std::string to_json(const ScanReport& r) {
   boost::json::object phases;
   for (const auto& [name, secs] : r.phase_seconds) phases[name] = secs;
   o["phase_seconds"] = std::move(phases);
+  o["mode"] = r.mode;
   return boost::json::serialize(o);
+}
+
+// The general path: decode every input (in parallel across inputs) into
+// spools, order all events by (time, input name, line), then run the engine.
+template <typename AddInput, typename AddRejects, typename Lap>
+bool scan_sorted(const std::vector<std::string>& paths, const std::string& format,
+                 const detectors::DecoderRegistry& registry,
+                 const detectors::DecoderOptions& decoder_options, unsigned threads,
+                 const Pipeline& pipeline, rules::FindingSink& findings, std::ostream& err,
+                 AddInput add_input, AddRejects add_rejects, Lap lap) {
+  std::vector<DecodedInput> inputs(paths.size());
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    inputs[i].path = paths[i];
+    inputs[i].sink.events.set_file(paths[i]);
+  }
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < inputs.size(); i = next++) {
+      inputs[i].result =
+          detectors::read_input(inputs[i].path, format, registry, decoder_options, inputs[i].sink);
+    }
+  };
+  threads =
+      std::min<unsigned>(threads, static_cast<unsigned>(std::max<std::size_t>(1, paths.size())));
+  {
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& th : pool) th.join();
+  }
+  lap("decode");
+
+  for (auto& in : inputs) {
+    if (!in.result.ok) {
+      err << "sevwatch scan: " << in.result.error << "\n";
+      return false;
+    }
+    add_input(in.result, in.sink.events.size());
+    add_rejects(in.sink.rejects);
+  }
+
+  // Event time drives everything: process in (time, input name, line) order,
+  // so the result does not depend on the order inputs were named in.
+  struct Ref {
+    std::int64_t time;
+    std::uint32_t input;  // rank of the input's name
+    EventSpool::Ref record;
+  };
+  std::vector<Ref> order;
+  std::size_t total = 0;
+  for (const auto& in : inputs) total += in.sink.index.size();
+  order.reserve(total);
+  std::vector<std::size_t> by_name(inputs.size());
+  std::iota(by_name.begin(), by_name.end(), 0);
+  std::sort(by_name.begin(), by_name.end(),
+            [&](std::size_t a, std::size_t b) { return inputs[a].path < inputs[b].path; });
+  for (std::size_t rank = 0; rank < by_name.size(); ++rank) {
+    for (const auto& [time, record] : inputs[by_name[rank]].sink.index) {
+      order.push_back(Ref{time, static_cast<std::uint32_t>(rank), record});
+    }
+    std::vector<std::pair<std::int64_t, EventSpool::Ref>>().swap(inputs[by_name[rank]].sink.index);
+  }
+  // Stable: events of one input keep their order within the same millisecond.
+  std::stable_sort(order.begin(), order.end(), [](const Ref& a, const Ref& b) {
+    if (a.time != b.time) return a.time < b.time;
+    return a.input < b.input;
+  });
+  lap("order");
+
+  rules::Engine engine(*pipeline.context, pipeline.rules, findings);
+  AccessEvent event;  // reused: its strings keep their storage
+  for (const auto& ref : order) {
+    inputs[by_name[ref.input]].sink.events.read(ref.record, event);
+    engine.process(event);
+  }
+  engine.finish();
+  lap("rules");
+  return true;
 }
 
 }  // namespace
@@ -159,7 +230,6 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
     return 1;
   }
 
-  // Decode every input, in parallel across inputs.
   detectors::DecoderRegistry registry;
   detectors::register_builtin_decoders(registry);
   detectors::DecoderOptions decoder_options;
@@ -168,83 +238,60 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
   decoder_options.mapping_file = options.mapping_file;
   decoder_options.assumed_utc_offset_minutes = options.utc_offset_minutes;
   decoder_options.keep_raw = pipeline.rules.uses_raw;  // raw.<path> fields need the records
-  std::vector<DecodedInput> inputs(paths.size());
-  for (std::size_t i = 0; i < paths.size(); ++i) {
-    inputs[i].path = paths[i];
-    inputs[i].sink.events.set_file(paths[i]);
-  }
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < inputs.size(); i = next++) {
-      inputs[i].result = detectors::read_input(inputs[i].path, options.format, registry,
-                                               decoder_options, inputs[i].sink);
-    }
-  };
   unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
                                          : std::max(1u, std::thread::hardware_concurrency());
-  threads =
-      std::min<unsigned>(threads, static_cast<unsigned>(std::max<std::size_t>(1, paths.size())));
-  {
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-    for (auto& th : pool) th.join();
-  }
-
-  lap("decode");
 
   ScanReport report;
-  for (auto& in : inputs) {
-    if (!in.result.ok) {
-      err << "sevwatch scan: " << in.result.error << "\n";
-      return 1;
-    }
-    report.bytes += in.result.bytes;
-    report.by_format[in.result.format] += in.sink.events.size();
-    report.events += in.sink.events.size();
-    for (const auto& [reason, n] : in.sink.rejected) report.rejected[reason] += n;
-    for (auto& s : in.sink.samples) {
-      if (report.reject_samples.size() < kMaxRejectSamples) report.reject_samples.push_back(s);
-    }
-  }
-
-  // Event time drives everything: process in (time, input name, line) order,
-  // so the result does not depend on the order inputs were named in.
-  struct Ref {
-    std::int64_t time;
-    std::uint32_t input;  // rank of the input's name
-    EventSpool::Ref record;
-  };
-  std::vector<Ref> order;
-  order.reserve(report.events);
-  std::vector<std::size_t> by_name(inputs.size());
-  std::iota(by_name.begin(), by_name.end(), 0);
-  std::sort(by_name.begin(), by_name.end(),
-            [&](std::size_t a, std::size_t b) { return inputs[a].path < inputs[b].path; });
-  for (std::size_t rank = 0; rank < by_name.size(); ++rank) {
-    for (const auto& [time, record] : inputs[by_name[rank]].sink.index) {
-      order.push_back(Ref{time, static_cast<std::uint32_t>(rank), record});
-    }
-    std::vector<std::pair<std::int64_t, EventSpool::Ref>>().swap(inputs[by_name[rank]].sink.index);
-  }
-  // Stable: events of one input keep their order within the same millisecond.
-  std::stable_sort(order.begin(), order.end(), [](const Ref& a, const Ref& b) {
-    if (a.time != b.time) return a.time < b.time;
-    return a.input < b.input;
-  });
-  lap("order");
-
   triage::IncidentManager manager(*store, *pipeline.rubric, wall_ms);
   CountingSink counting(manager);
-  rules::Engine engine(*pipeline.context, pipeline.rules, counting);
-  try {
-    AccessEvent event;  // reused: its strings keep their storage
-    for (const auto& ref : order) {
-      inputs[by_name[ref.input]].sink.events.read(ref.record, event);
-      engine.process(event);
+  auto add_rejects = [&](RejectTally& t) {
+    for (const auto& [reason, n] : t.rejected) report.rejected[reason] += n;
+    for (auto& s : t.samples) {
+      if (report.reject_samples.size() < RejectTally::kMaxSamples)
+        report.reject_samples.push_back(s);
     }
-    engine.finish();
-    lap("rules");
+  };
+  auto add_input = [&](const detectors::InputResult& r, std::uint64_t events) {
+    report.bytes += r.bytes;
+    report.by_format[r.format] += events;
+    report.events += events;
+  };
+
+  try {
+    // The fast path: inputs already in event-time order stream (scan_stream.h).
+    const bool rereadable =
+        std::none_of(paths.begin(), paths.end(), [](const std::string& p) { return p == "-"; });
+    if (rereadable) {
+      std::vector<std::string> by_name = paths;
+      std::sort(by_name.begin(), by_name.end());
+      HeldFindings held;
+      rules::Engine engine(*pipeline.context, pipeline.rules, held);
+      StreamOutcome streamed =
+          stream_in_order(by_name, options.format, registry, decoder_options, engine, threads);
+      if (streamed.in_order) {
+        for (const auto& in : streamed.inputs) {
+          if (!in.result.ok) {
+            err << "sevwatch scan: " << in.result.error << "\n";
+            return 1;
+          }
+          add_input(in.result, in.events);
+        }
+        add_rejects(streamed.rejects);
+        engine.finish();
+        lap("stream");
+        report.mode = "streamed";
+        held.release(counting);
+      } else {
+        lap("stream_abandoned");
+      }
+    }
+    if (report.mode.empty()) {
+      if (!scan_sorted(paths, options.format, registry, decoder_options, threads, pipeline,
+                       counting, err, add_input, add_rejects, lap)) {
+        return 1;
+      }
+      report.mode = "sorted";
+    }
     manager.flush();
     lap("store");
   } catch (const std::exception& e) {

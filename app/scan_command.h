@@ -43,9 +43,14 @@ struct ScanReport {
   std::uint64_t incidents_opened = 0;
   std::uint64_t incidents_updated = 0;
   double seconds = 0;
-  // Where the time went: load (context, rules, store), decode, order, rules
-  // (engine), store (incident writes).
+  // Where the time went: load (context, rules, store), then stream (decode and
+  // engine together) or decode, order and rules (engine); store (incident writes).
   std::map<std::string, double> phase_seconds;
+  // How events reached the engine: "streamed" (inputs were already in event
+  // time order, decoded straight into the engine) or "sorted" (decoded,
+  // spooled and ordered first). A stream abandoned for a step back in time
+  // shows as the phase "stream_abandoned".
+  std::string mode;
   std::uint64_t bytes = 0;
 };
 

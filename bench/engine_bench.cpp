@@ -1,6 +1,8 @@
 // engine_bench: the rule engine alone, on events decoded beforehand.
 //
 //   engine_bench DEMO_DIR [EXTRA_RULES]
+//   engine_bench --write-rules FILE [EXTRA_RULES]   (the generated rules, for
+//                                                   `sevwatch scan --rules`)
 //
 // DEMO_DIR is what `sevwatch demo --dir` (or `decoder_bench --generate`)
 // wrote: context.yaml and logs/*.jsonl. Every log is decoded once into memory
@@ -11,6 +13,8 @@
 // (default 1000) generated aggregate and exposure-evidence rules with
 // distinct principal/object glob conditions. Findings go to a sink that
 // counts them.
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -20,6 +24,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/wiring.h"
@@ -118,9 +123,73 @@ EngineResult time_engine(const rules::Context& context, const rules::RuleSet& se
   return r;
 }
 
+// Memory per live distinct value: one count_distinct rule (sliding 1 h window,
+// one group) fed `values` events, each with a new session id, all within the
+// window. The heap in use before the events and after them, per value.
+struct StateMemory {
+  std::size_t values = 0;
+  double bytes_per_value = 0;
+};
+
+StateMemory state_memory(const rules::Context& context, std::size_t values = 1'000'000) {
+  rules::RuleSet set;
+  rules::Diagnostics diags;
+  rules::load_rules_string(
+      "- rule: bench_distinct_sessions\n"
+      "  title: distinct sessions\n"
+      "  owner: bench\n"
+      "  kind: aggregate\n"
+      "  condition: action = read\n"
+      "  aggregate:\n"
+      "    function: count_distinct\n"
+      "    field: session\n"
+      "    group_by: [principal]\n"
+      "    window: 1h\n"
+      "    window_type: sliding\n"
+      "    tiers: [{gte: 100000000, sev: 4}]\n"
+      "    max_values: 10000000\n",
+      "bench_state.yaml", set, diags);
+  rules::check_rule_set(set, diags);
+  if (diags.has_errors()) {
+    std::cerr << diags.to_text();
+    return {};
+  }
+  CountFindings sink;
+  rules::Engine engine(context, set, sink);
+  AccessEvent e;
+  e.format = "ranger_audit";
+  e.principal = "svc-agent";
+  e.action = sevwatch::detectors::Action::read;
+  e.result = sevwatch::detectors::Result::allowed;
+  e.object.name = "dw_hive.bench.t";
+  e.object.level = sevwatch::detectors::ObjectLevel::table;
+  e.time_ms = 1'780'000'000'000;
+  engine.process(e);  // the group and the object exist before the count starts
+  // In use: small chunks (uordblks) and mmap()ed big ones (hblkhd).
+  auto heap = [] {
+    const auto mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+  };
+  const auto before = heap();
+  for (std::size_t i = 0; i < values; ++i) {
+    e.session = "s" + std::to_string(i);
+    e.time_ms += 1;  // 1,000,000 values span 1,000 s: all live in the 1 h window
+    engine.process(e);
+  }
+  const auto after = heap();
+  StateMemory m;
+  m.values = values;
+  m.bytes_per_value = static_cast<double>(after - before) / static_cast<double>(values);
+  return m;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 3 && argc <= 4 && std::string_view(argv[1]) == "--write-rules") {
+    std::ofstream(argv[2]) << generated_rules(argc == 4 ? std::stoi(argv[3]) : 1000);
+    return 0;
+  }
   if (argc < 2 || argc > 3) {
     std::cerr << "usage: engine_bench DEMO_DIR [EXTRA_RULES]\n";
     return 2;
@@ -176,6 +245,8 @@ int main(int argc, char** argv) {
   }
   const EngineResult b = time_engine(*pipeline.context, big, events);
 
+  const StateMemory mem = state_memory(*pipeline.context);
+
   const auto n = static_cast<double>(events.size());
   std::printf("engine (best of up to 3, events pre-decoded, in event-time order)\n");
   std::printf("  shipped pack          %5zu rules: %10.0f events/s  %.3f s  (%llu findings)\n",
@@ -186,6 +257,11 @@ int main(int argc, char** argv) {
       extra, big.rules.size(), n / b.seconds, b.seconds,
       static_cast<unsigned long long>(b.findings), compile_s, b.runs);
   std::printf("  ratio big/shipped: %.2f\n", a.seconds / b.seconds);
+  std::printf(
+      "state: a count_distinct rule holding %zu live values in one group: %.1f bytes per value "
+      "(heap in use, malloc's count)\n",
+      mem.values, mem.bytes_per_value);
+  std::printf("state_values=%zu\nstate_bytes_per_value=%.1f\n", mem.values, mem.bytes_per_value);
   std::printf(
       "events=%zu\nshipped_rules=%zu\nshipped_events_s=%.0f\nbig_rules=%zu\n"
       "big_events_s=%.0f\nbig_compile_seconds=%.3f\nratio=%.3f\n",

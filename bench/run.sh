@@ -98,24 +98,47 @@ log "engine_bench"
 "$EB" "$WORK/demo1m" 1000 >"$WORK/engine.txt"
 
 # --- 3. end to end ---------------------------------------------------------
-scan() {  # scan THREADS NAME FILE...
-  local threads=$1 name=$2
+scan() {  # scan THREADS NAME ARGS...: best of 3 (a fresh store each time)
+  local threads=$1 name=$2 best="" i
   shift 2
-  rm -f "$WORK/$name.db"
   log "sevwatch scan --threads $threads ($name)"
-  "$SW" scan --json --threads "$threads" --context "$WORK/demo_e2e/context.yaml" \
-    --store "sqlite:$WORK/$name.db" "$@" >"$WORK/$name.json"
-  jq -r '"events=\(.events)\nseconds=\(.seconds)\nrules=\(.phase_seconds.rules)\ndecode=\(.phase_seconds.decode)"' \
-    "$WORK/$name.json" >"$WORK/$name.txt"
+  for i in 1 2 3; do
+    rm -f "$WORK/$name.db"
+    "$SW" scan --json --threads "$threads" --context "$WORK/demo_e2e/context.yaml" \
+      --store "sqlite:$WORK/$name.db" "$@" >"$WORK/$name.try.json"
+    local s
+    s=$(jq -r .seconds "$WORK/$name.try.json")
+    if [[ -z $best ]] || awk "BEGIN { exit !($s < $best) }"; then
+      best=$s
+      mv "$WORK/$name.try.json" "$WORK/$name.json"
+    fi
+  done
+  rm -f "$WORK/$name.try.json"
+  jq -r '"events=\(.events)\nseconds=\(.seconds)\nmode=\(.mode)"' "$WORK/$name.json" >"$WORK/$name.txt"
 }
 scan 1 scan_t1 "$E2E"
 scan 2 scan_t2 "$E2E"
-# Decoding is parallel across inputs, so give the 2-thread run two halves too.
+# Inputs in time order stream through a decoder thread and the engine's; two
+# halves of the file are read one after the other in the same way.
 if [[ ! -s $WORK/demo_e2e.part1 ]]; then
   (cd "$WORK" && split -n l/2 -d -a 1 demo_e2e.jsonl demo_e2e.half && mv demo_e2e.half0 demo_e2e.part1 &&
     mv demo_e2e.half1 demo_e2e.part2)
 fi
 scan 2 scan_t2_halves "$WORK/demo_e2e.part1" "$WORK/demo_e2e.part2"
+# The machine's own two-core capacity, as a control: two one-thread scans at
+# once. On a shared VM two vCPUs may give much less than twice one.
+log "two one-thread scans at once (control)"
+PAR_T0=$(date +%s.%N)
+for half in a b; do
+  rm -f "$WORK/scan_par_$half.db"
+  "$SW" scan --json --threads 1 --context "$WORK/demo_e2e/context.yaml" \
+    --store "sqlite:$WORK/scan_par_$half.db" "$E2E" >"$WORK/scan_par_$half.json" &
+done
+wait
+PAR_S=$(calc "$(date +%s.%N) - $PAR_T0" 3)
+# The shipped pack plus the 1,000 generated rules of engine_bench.
+"$EB" --write-rules "$WORK/generated_1000.yaml" 1000
+scan 1 scan_t1_1000 --rules "$ROOT/rules/pack" --rules "$WORK/generated_1000.yaml" "$E2E"
 
 if ! command -v jq >/dev/null; then
   apt-get install -y jq >&2
@@ -145,6 +168,7 @@ fi
 S1=$(val seconds "$WORK/scan_t1.txt")
 S2=$(val seconds "$WORK/scan_t2.txt")
 S2H=$(val seconds "$WORK/scan_t2_halves.txt")
+S1K=$(val seconds "$WORK/scan_t1_1000.txt")
 EV=$(val events "$WORK/scan_t1.txt")
 rate() { calc "$E2E_LINES / $1" 0; }
 
@@ -165,6 +189,9 @@ echo
 echo "Loading and checking the 1,000 extra rules: $(val big_compile_seconds "$WORK/engine.txt") s;" \
   "big/shipped time ratio $(val ratio "$WORK/engine.txt")."
 echo
+echo "State memory: a count_distinct rule holding $(val state_values "$WORK/engine.txt") live values" \
+  "in one group costs $(val state_bytes_per_value "$WORK/engine.txt") bytes per value (target <= 64)."
+echo
 echo "## End to end on $E2E_LINES Ranger lines ($E2E_MB MB; scan produced $EV AccessEvents)"
 echo
 echo "Rates are input lines per second over each tool's own time (scan: its JSON \`seconds\`;"
@@ -176,17 +203,19 @@ echo "| simdjson On-Demand, every field (limit) | $(calc "$LIMIT_S" 3) | $(rate 
 echo "| sevwatch scan --threads 1 | $(calc "$S1" 3) | $(rate "$S1") |"
 echo "| sevwatch scan --threads 2 (one file) | $(calc "$S2" 3) | $(rate "$S2") |"
 echo "| sevwatch scan --threads 2 (two halves) | $(calc "$S2H" 3) | $(rate "$S2H") |"
+echo "| sevwatch scan --threads 1, pack + 1,000 rules | $(calc "$S1K" 3) | $(rate "$S1K") |"
 echo "| jq -c 'select(.result==0)' | $JQ_S | $(rate "$JQ_S") |"
 if [[ -n $DUCK_S ]]; then
   echo "| DuckDB 1 thread, count(DISTINCT resource) | $DUCK_S ($DUCK_TOTAL_S) | $(rate "$DUCK_S") ($(rate "$DUCK_TOTAL_S")) |"
 fi
 echo
-echo "scan phases, 1 thread: $(jq -c .phase_seconds "$WORK/scan_t1.json")"
+echo "scan phases, 1 thread ($(val mode "$WORK/scan_t1.txt")): $(jq -c .phase_seconds "$WORK/scan_t1.json")"
 echo
 echo "| ratio | value |"
 echo "|---|---:|"
-echo "| scan/limit | $(calc "$LIMIT_S / $S1" 3) |"
-echo "| scan/jq | $(calc "$JQ_S / $S1") |"
+echo "| scan/limit (target >= 0.30) | $(calc "$LIMIT_S / $S1" 3) |"
+echo "| scan with 1,000 rules/limit (target >= 0.12) | $(calc "$LIMIT_S / $S1K" 3) |"
+echo "| scan/jq (target >= 10) | $(calc "$JQ_S / $S1") |"
 if [[ -n $DUCK_S ]]; then
   echo "| scan/DuckDB (query time; process wall) | $(calc "$DUCK_S / $S1") ; $(calc "$DUCK_TOTAL_S / $S1") |"
 else
@@ -194,3 +223,4 @@ else
 fi
 echo "| 2-thread/1-thread (one file) | $(calc "$S1 / $S2") |"
 echo "| 2-thread/1-thread (two halves) | $(calc "$S1 / $S2H") |"
+echo "| control: two 1-thread scans at once, throughput vs one (the machine's 2-core capacity) | $(calc "2 * $S1 / $PAR_S") |"

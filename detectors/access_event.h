@@ -95,6 +95,11 @@ struct AccessEvent {
   std::string raw;
 };
 
+// Exchanges two events member by member: each string and vector swaps its
+// buffer, so both keep their storage (std::swap would move every member
+// three times). For queues that hand events between a decoder and the engine.
+void swap(AccessEvent& a, AccessEvent& b) noexcept;
+
 std::string_view to_string(Action a);
 std::string_view to_string(Result r);
 std::string_view to_string(GranteeKind k);

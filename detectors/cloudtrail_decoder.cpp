@@ -160,6 +160,7 @@ class CloudTrailDecoder final : public JsonRecordDecoder {
 
   void decode_line(std::string_view raw, const SourcePos& pos, EventSink& sink) override {
     if (mode_ == Mode::document) return document_line(raw, pos, sink);
+    if (raw.size() > opts_.max_line_bytes) return long_line(raw, pos, sink);
     if (mode_ == Mode::lines) return JsonRecordDecoder::decode_line(raw, pos, sink);
     const std::string_view line = trim_json_ws(raw);
     if (line.empty()) return;
@@ -186,8 +187,19 @@ class CloudTrailDecoder final : public JsonRecordDecoder {
     }
   }
 
+  const SourcePos* pending_from() const override { return buffering_ ? &doc_pos_ : nullptr; }
+
  private:
   enum class Mode { unknown, lines, document };
+
+  // A line over max_line_bytes: a one-line Records file may be as long as a
+  // pretty-printed document; anything else is line_too_long.
+  void long_line(std::string_view raw, const SourcePos& pos, EventSink& sink) {
+    if (mode_ == Mode::unknown) mode_ = Mode::lines;
+    const std::size_t cap = cloudtrail_line_cap(raw.substr(0, kLineHeadBytes), opts_);
+    dom::element root;
+    if (parse_text(trim_json_ws(raw), cap, pos, sink, root)) on_record(root, pos, sink);
+  }
 
   void document_line(std::string_view raw, const SourcePos& pos, EventSink& sink) {
     if (!buffering_ && !dropping_) {
@@ -1034,6 +1046,15 @@ std::unique_ptr<Decoder> make_cloudtrail_decoder(const DecoderOptions& options) 
   return std::make_unique<CloudTrailDecoder>(options);
 }
 
+std::size_t cloudtrail_line_cap(std::string_view head, const DecoderOptions& options) {
+  // `{"Records"` with JSON whitespace anywhere between the tokens.
+  std::string_view rest = trim_json_ws(head);
+  if (rest.empty() || rest[0] != '{') return options.max_line_bytes;
+  rest = trim_json_ws(rest.substr(1));
+  return starts_with(rest, "\"Records\"") ? options.max_line_bytes * kDocumentLinesFactor
+                                          : options.max_line_bytes;
+}
+
 int sniff_cloudtrail(const std::vector<std::string_view>& first_lines) {
   const int per_line = sniff_lines(first_lines, [](std::string_view l) {
     return json_line_has(l, {"\"eventSource\"", "\"eventName\""}) ||
@@ -1056,6 +1077,7 @@ DecoderInfo cloudtrail_decoder_info() {
       "AWS CloudTrail (Lake Formation, Glue, S3, Athena), JSON lines or Records files",
       sniff_cloudtrail,
       make_cloudtrail_decoder,
+      cloudtrail_line_cap,
   };
 }
 

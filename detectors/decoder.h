@@ -78,6 +78,11 @@ class Decoder {
   virtual void decode_line(std::string_view line, const SourcePos& pos, EventSink& sink) = 0;
   // End of stream: emit or reject anything still pending.
   virtual void finish(EventSink& sink) { (void)sink; }
+  // Where the oldest record the decoder still holds (lines taken but not yet
+  // emitted or rejected: a multi-line record, a pretty-printed document)
+  // starts, or null when it holds none. A checkpoint must not pass it: a
+  // restart from there reads the record again whole.
+  virtual const SourcePos* pending_from() const { return nullptr; }
 };
 
 // What the registry knows about one format.
@@ -87,7 +92,22 @@ struct DecoderInfo {
   // How sure the format is that these first lines are its own: 0 (no) .. 100.
   std::function<int(const std::vector<std::string_view>& first_lines)> sniff;
   std::function<std::unique_ptr<Decoder>(const DecoderOptions&)> make;
+  // How long one physical line that starts with `head` (its first bytes, up
+  // to kLineHeadBytes) may be, when the format allows more than
+  // `max_line_bytes` for some lines (a one-line CloudTrail `Records` file).
+  // Empty: `max_line_bytes` for every line.
+  std::function<std::size_t(std::string_view head, const DecoderOptions&)> line_cap;
+
+  std::size_t max_line_for(std::string_view head, const DecoderOptions& options) const {
+    return line_cap ? line_cap(head, options) : options.max_line_bytes;
+  }
 };
+
+// How many first non-empty lines format `auto` reads to pick a decoder.
+inline constexpr std::size_t kSniffLines = 20;
+
+// How many first bytes of a line framers hand to DecoderInfo::line_cap.
+inline constexpr std::size_t kLineHeadBytes = 64;
 
 class DecoderRegistry {
  public:
@@ -96,6 +116,9 @@ class DecoderRegistry {
   // The best-scoring format for these lines, or nullptr when none claims them.
   const DecoderInfo* detect(const std::vector<std::string_view>& first_lines) const;
   std::vector<std::string> names() const;
+  // The largest DecoderInfo::max_line_for of any format: the cap of a line
+  // whose format is still to be detected.
+  std::size_t max_line_for(std::string_view head, const DecoderOptions& options) const;
 
  private:
   std::vector<DecoderInfo> infos_;

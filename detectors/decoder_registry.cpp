@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <utility>
 
 #include "detectors/bigquery_decoder.h"
@@ -43,6 +44,13 @@ const DecoderInfo* DecoderRegistry::detect(const std::vector<std::string_view>& 
     }
   }
   return best;
+}
+
+std::size_t DecoderRegistry::max_line_for(std::string_view head,
+                                          const DecoderOptions& options) const {
+  std::size_t cap = options.max_line_bytes;
+  for (const auto& info : infos_) cap = std::max(cap, info.max_line_for(head, options));
+  return cap;
 }
 
 std::vector<std::string> DecoderRegistry::names() const {

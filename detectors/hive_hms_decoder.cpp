@@ -66,6 +66,7 @@ class HiveHmsDecoder final : public Decoder {
     asm_.line(line, pos, sink);
   }
   void finish(EventSink& sink) override { asm_.finish(sink); }
+  const SourcePos* pending_from() const override { return asm_.pending_from(); }
 
  private:
   void record(const Log4jLine& l, std::string_view message, const SourcePos& pos, EventSink& sink) {

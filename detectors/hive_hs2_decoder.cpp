@@ -74,6 +74,7 @@ class HiveHs2Decoder final : public Decoder {
     asm_.line(line, pos, sink);
   }
   void finish(EventSink& sink) override { asm_.finish(sink); }
+  const SourcePos* pending_from() const override { return asm_.pending_from(); }
 
  private:
   AccessEvent base(const Log4jLine& l, const SourcePos& pos) const {

@@ -4,8 +4,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,7 +18,6 @@ namespace sevwatch::detectors {
 namespace {
 
 constexpr std::size_t kChunkBytes = 1 << 20;
-constexpr std::size_t kSniffLines = 20;
 
 struct GzCloser {
   void operator()(gzFile_s* f) const { gzclose(f); }
@@ -39,21 +40,31 @@ std::string known_names(const DecoderRegistry& registry) {
 // Splits a (possibly gzip-compressed: zlib detects the magic bytes and reads
 // plain files through) stream into lines. A line is handed out as a view into
 // the chunk buffer when it fits in one chunk, else assembled in `carry_`; a
-// line over the cap is measured and skipped, never buffered whole.
+// line over the cap is measured and skipped, never buffered whole. A line
+// past `max_line` asks `cap_for` (with its first bytes) whether it may grow
+// further (DecoderInfo::line_cap).
 class LineReader {
  public:
   enum class Status { line, too_long, end, error };
+  using CapFn = std::function<std::size_t(std::string_view head)>;
 
-  LineReader(gzFile gz, std::size_t max_line) : gz_(gz), buf_(kChunkBytes), max_(max_line) {}
+  LineReader(gzFile gz, std::size_t max_line, CapFn cap_for)
+      : gz_(gz), buf_(kChunkBytes), max_(max_line), cap_for_(std::move(cap_for)) {}
 
   // On `line`: `out` is valid until the next call. On `too_long`: `length`
   // says how long the skipped line was.
   Status next(std::string_view& out, std::uint64_t& line_no, std::uint64_t& offset,
               std::uint64_t& length) {
-    carry_.clear();
+    if (carry_.capacity() > max_ + kChunkBytes) {
+      std::string().swap(carry_);  // a long line's buffer is given back
+    } else {
+      carry_.clear();
+    }
     bool too_long = false;
     std::uint64_t len = 0;
     offset = offset_;
+    limit_ = max_;
+    cap_asked_ = false;
     for (;;) {
       if (begin_ == end_) {
         if (eof_) {
@@ -82,11 +93,18 @@ class LineReader {
       const auto* nl = static_cast<const char*>(std::memchr(start, '\n', avail));
       const std::size_t seg = nl == nullptr ? avail : static_cast<std::size_t>(nl - start);
       len += seg;
-      if (!too_long && len > max_ + 1) {  // +1: a trailing '\r' does not count
-        too_long = true;
-        carry_.clear();
-      }
       std::string_view piece(start, seg);
+      if (!too_long && len > limit_ + 1) {  // +1: a trailing '\r' does not count
+        if (!cap_asked_) {
+          std::string head = carry_.substr(0, kLineHeadBytes);
+          head.append(piece.substr(0, kLineHeadBytes - head.size()));
+          ask_cap(head);
+        }
+        if (len > limit_ + 1) {
+          too_long = true;
+          carry_.clear();
+        }
+      }
       begin_ += seg;
       if (nl == nullptr) {
         if (!too_long) carry_.append(piece);
@@ -99,6 +117,8 @@ class LineReader {
 
   std::uint64_t lines() const { return lines_; }
   std::uint64_t bytes() const { return offset_; }
+  // The cap the last line was held to.
+  std::size_t limit() const { return limit_; }
   bool truncated() const { return truncated_; }
   const std::string& error() const { return error_; }
 
@@ -116,11 +136,18 @@ class LineReader {
       out = carry_;
     }
     if (!out.empty() && out.back() == '\r') out.remove_suffix(1);
-    if (out.size() > max_) {
+    if (out.size() > limit_) ask_cap(out);
+    if (out.size() > limit_) {
       length = out.size();
       return Status::too_long;
     }
     return Status::line;
+  }
+
+  void ask_cap(std::string_view head) {
+    if (cap_asked_ || !cap_for_) return;
+    cap_asked_ = true;
+    limit_ = std::max(max_, cap_for_(head.substr(0, kLineHeadBytes)));
   }
 
   gzFile gz_;
@@ -131,6 +158,9 @@ class LineReader {
   bool truncated_ = false;
   std::string carry_;
   std::size_t max_;
+  CapFn cap_for_;
+  std::size_t limit_ = 0;  // the current line's cap
+  bool cap_asked_ = false;
   std::uint64_t lines_ = 0;
   std::uint64_t offset_ = 0;
   std::string error_;
@@ -141,6 +171,7 @@ struct HeldLine {
   SourcePos pos;
   bool too_long = false;
   std::uint64_t length = 0;
+  std::size_t limit = 0;
 };
 
 void report_too_long(EventSink& sink, const SourcePos& pos, std::uint64_t length, std::size_t max) {
@@ -182,7 +213,11 @@ InputResult read_input(const std::string& path, std::string_view format,
     return result;
   }
   gzbuffer(gz.get(), 1 << 17);
-  LineReader reader(gz.get(), options.max_line_bytes);
+  // Until the format is known, a line may be as long as any format allows.
+  LineReader reader(gz.get(), options.max_line_bytes, [&](std::string_view head) {
+    return info != nullptr ? info->max_line_for(head, options)
+                           : registry.max_line_for(head, options);
+  });
 
   SourcePos pos;
   pos.file = path;
@@ -205,7 +240,7 @@ InputResult read_input(const std::string& path, std::string_view format,
       if (st == LineReader::Status::end) break;
       if (st == LineReader::Status::error) return fail_read();
       HeldLine h{std::string(st == LineReader::Status::line ? line : std::string_view()), pos,
-                 st == LineReader::Status::too_long, length};
+                 st == LineReader::Status::too_long, length, reader.limit()};
       if (!h.too_long && !blank(h.text)) ++non_empty;
       held.push_back(std::move(h));
     }
@@ -215,7 +250,7 @@ InputResult read_input(const std::string& path, std::string_view format,
     }
     if (sample.empty()) {  // nothing to decode: not an error
       for (const auto& h : held) {
-        if (h.too_long) report_too_long(sink, h.pos, h.length, options.max_line_bytes);
+        if (h.too_long) report_too_long(sink, h.pos, h.length, h.limit);
       }
       result.ok = true;
       result.lines = reader.lines();
@@ -236,7 +271,7 @@ InputResult read_input(const std::string& path, std::string_view format,
   EventSink& out = options.keep_raw ? static_cast<EventSink&>(raw_sink) : sink;
   for (const auto& h : held) {
     if (h.too_long) {
-      report_too_long(sink, h.pos, h.length, options.max_line_bytes);
+      report_too_long(sink, h.pos, h.length, h.limit);
     } else {
       if (options.keep_raw) raw_sink.set_line(h.text);
       decoder->decode_line(h.text, h.pos, out);
@@ -252,7 +287,7 @@ InputResult read_input(const std::string& path, std::string_view format,
       return fail_read();
     }
     if (st == LineReader::Status::too_long) {
-      report_too_long(sink, pos, length, options.max_line_bytes);
+      report_too_long(sink, pos, length, reader.limit());
       continue;
     }
     if (options.keep_raw) raw_sink.set_line(line);

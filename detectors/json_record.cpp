@@ -4,47 +4,17 @@
 #include <cstddef>
 #include <utility>
 
+#include "detectors/field_count.h"
 #include "detectors/json_guard.h"
 #include "detectors/sql_lexer.h"
 #include "detectors/time_parse.h"
 
 namespace sevwatch::detectors {
 
-namespace {
-
-// The number of members of an aggregate, counted as the most initializers
-// `T{...}` accepts (as Boost.PFR does): reset_event() names every member,
-// and these counts make a member added later a compile error there.
-struct AnyField {
-  template <typename T>
-  operator T() const;  // declared only: unevaluated contexts
-};
-template <typename T, typename... A>
-constexpr auto brace_initializable(int) -> decltype(T{std::declval<A>()...}, true) {
-  return true;
-}
-template <typename T, typename... A>
-constexpr bool brace_initializable(...) {
-  return false;
-}
-template <typename T, std::size_t... I>
-constexpr bool initializable_with(std::index_sequence<I...>) {
-  return brace_initializable<T, decltype((void)I, AnyField{})...>(0);
-}
-template <typename T, std::size_t N = 0>
-constexpr std::size_t field_count() {
-  if constexpr (initializable_with<T>(std::make_index_sequence<N + 1>{})) {
-    return field_count<T, N + 1>();
-  } else {
-    return N;
-  }
-}
-
-}  // namespace
-
 void reset_event(AccessEvent& ev) {
   // Every member, by name (faster than assigning a default event, which
   // would also free the buffers). A new member: reset it here, then update.
+  using detail::field_count;
   static_assert(field_count<AccessEvent>() == 17 && field_count<SourcePos>() == 3 &&
                     field_count<ObjectRef>() == 3 && field_count<GrantInfo>() == 5,
                 "AccessEvent changed: reset the new member in reset_event()");

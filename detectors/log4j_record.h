@@ -37,6 +37,8 @@ class Log4jAssembler {
 
   void line(std::string_view line, const SourcePos& pos, EventSink& sink);
   void finish(EventSink& sink);
+  // The start of the record being assembled, or null (Decoder::pending_from).
+  const SourcePos* pending_from() const { return pending_ ? &pos_ : nullptr; }
 
  private:
   std::size_t max_;

@@ -99,6 +99,12 @@ class PgStderrDecoder final : public Decoder {
     flush_denial(sink);
   }
 
+  // A denial waits for its STATEMENT line, which comes after it.
+  const SourcePos* pending_from() const override {
+    if (denial_.active) return &denial_.pos;
+    return has_pending_ ? &pending_pos_ : nullptr;
+  }
+
  private:
   void flush_pending(EventSink& sink) {
     if (!has_pending_) return;
@@ -262,6 +268,8 @@ class PgCsvDecoder final : public Decoder {
                           "csv record ends inside a quoted field at end of input"});
     }
   }
+
+  const SourcePos* pending_from() const override { return has_pending_ ? &pending_pos_ : nullptr; }
 
  private:
   void process(std::string_view rec, const SourcePos& pos, EventSink& sink) {

@@ -171,10 +171,7 @@ void Engine::process(const AccessEvent& event) {
   ++stats_.events;
   const bool is_grant = event.action == Action::grant || event.action == Action::revoke;
   std::optional<ObjectId> object;
-  if (!event.object.name.empty() && (event.object.level == detectors::ObjectLevel::table ||
-                                     event.object.level == detectors::ObjectLevel::none)) {
-    object = exposure_.intern(event.object.name);
-  }
+  if (interns_object(event)) object = exposure_.intern(event.object.name);
 
   if (is_grant) {
     ++stats_.grants;
@@ -559,6 +556,77 @@ std::string Engine::explain(const Rule& rule, const AccessEvent& event) {
 void Engine::finish() {
   for (auto& g : groups_) close_rollout(*g);
   flush();
+}
+
+Engine::ExposureSnapshot Engine::exposure_snapshot(std::int64_t floor_ms) const {
+  std::vector<char> live(groups_.size(), 0);
+  for (std::size_t i = 0; i < groups_.size(); ++i) live[i] = groups_[i]->active.empty() ? 0 : 1;
+  // Reads of an object attach to the group its exposing grant maps to.
+  std::unordered_map<std::uint32_t, std::vector<std::string>> attached;
+  for (const auto& [gk, index] : grant_group_) {
+    const auto gid = static_cast<std::uint32_t>(gk >> 20);
+    if (exposure_.grant(gid) == nullptr) continue;  // revoked: ids are never reused
+    live[index] = 1;
+    attached[gid].push_back(
+        fmt::format(" {}={}", rules_.rules[gk & 0xfffff].id, groups_[index]->key));
+  }
+  std::vector<std::pair<std::string, std::size_t>> latest(latest_group_.begin(),
+                                                          latest_group_.end());
+  std::sort(latest.begin(), latest.end());
+  for (const auto& [tuple, index] : latest) {
+    const Group& g = *groups_[index];
+    if (floor_ms - g.last_grant_ms <= g.rule->exposure.rollout_gap_ms) live[index] = 1;
+  }
+
+  ExposureSnapshot snap;
+  std::string& out = snap.text;
+  exposure_.describe(out, [&](std::uint32_t gid) {
+    auto it = attached.find(gid);
+    if (it == attached.end()) return std::string();
+    std::sort(it->second.begin(), it->second.end());
+    return join(it->second, "");
+  });
+  auto names = [&](const FlatSet<ObjectId>& ids) {
+    std::vector<std::string> v;
+    v.reserve(ids.size());
+    for (const auto id : ids) v.push_back(exposure_.name(id));
+    std::sort(v.begin(), v.end());
+    return join(v, ",");
+  };
+  auto strings = [](const auto& set) { return join(sorted(set), ","); };
+  for (std::size_t i = 0; i < groups_.size(); ++i) {
+    if (!live[i]) continue;
+    const Group& g = *groups_[i];
+    snap.live_keys.push_back(g.key);
+    out += fmt::format(
+        "finding {}\n  rule {} tuple {} catalog {}\n  first {} last {} last_grant {} grants {} "
+        "events {} outsider_reads {} evidence {} closed {} dirty {} urgent {}\n",
+        g.key, g.rule->id, g.tuple, g.catalog, g.first_ms, g.last_ms, g.last_grant_ms,
+        g.grant_events, g.events, g.outsider_reads, to_string(g.evidence), g.closed, g.dirty,
+        g.urgent);
+    out += fmt::format(
+        "  level {} audience {}\n  targets {}\n  scope {}\n  active {}\n  schemas {}\n"
+        "  sensitivity {}\n  grantees {}\n  actors {}\n  outsiders {}\n  new {}\n",
+        g.level ? to_string(*g.level) : "-", g.audience ? to_string(*g.audience) : "-",
+        strings(g.grant_targets), names(g.scope), names(g.active), strings(g.schemas),
+        strings(g.sensitivity), strings(g.grantees), strings(g.actors), strings(g.outsiders),
+        join(g.new_objects, ","));
+    std::vector<std::string> readers;
+    for (const auto& [principal, r] : g.readers) {
+      readers.push_back(fmt::format(
+          "  reader {} reads {} outsider {} external {} first {} last "
+          "{} objects {}\n",
+          principal, r.reads, r.outsider, r.external, r.first_ms, r.last_ms, names(r.objects)));
+    }
+    std::sort(readers.begin(), readers.end());
+    out += join(readers, "");
+    for (const auto& n : g.notes) out += fmt::format("  note {} {} {}\n", n.at_ms, n.kind, n.text);
+  }
+  for (const auto& [tuple, index] : latest) {
+    if (live[index]) out += fmt::format("latest {} {}\n", tuple, groups_[index]->key);
+  }
+  std::sort(snap.live_keys.begin(), snap.live_keys.end());
+  return snap;
 }
 
 }  // namespace sevwatch::rules

@@ -53,6 +53,12 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   void process(const detectors::AccessEvent& event);
+  // A hint that `event` will be processed soon: starts loading the state it
+  // will look up. Callers that hold events in a queue call it a few events
+  // ahead (the object table outgrows the caches; its lookup is a cache miss).
+  void prefetch(const detectors::AccessEvent& event) const {
+    if (interns_object(event)) exposure_.prefetch(event.object.name);
+  }
   // Reports every finding with unreported changes.
   void flush();
   // End of input: closes open rollouts (their summary goes on the timeline)
@@ -74,6 +80,28 @@ class Engine {
   std::string explain(const Rule& rule, const detectors::AccessEvent& event);
   const ExposureState& exposure() const { return exposure_; }
 
+  // ---- For the journal compaction of `sevwatch run` (app/journal_compaction.h).
+
+  // Learns an object name as an event naming it would (a grant on its
+  // container then reaches it), and does nothing else.
+  void know_object(std::string_view name) { exposure_.intern(name); }
+
+  // What of the exposure side (the model and the exposure findings) events
+  // with an event time at or after `floor_ms` can still observe or change.
+  // An exposure finding is live while an object of it is still exposed, a
+  // grant in force attaches reads to it, or a grant could still join its
+  // rollout (it is the latest of its group_by values and its last grant is
+  // within `rollout_gap` of `floor_ms`); every other one can never change
+  // again. `text` describes the model and the live findings (every field, in
+  // the engine's order) canonically: two engines whose texts are equal
+  // report the same exposure findings for the same events from `floor_ms`.
+  // Call after flush().
+  struct ExposureSnapshot {
+    std::vector<std::string> live_keys;  // dedup keys of the live findings, sorted
+    std::string text;
+  };
+  ExposureSnapshot exposure_snapshot(std::int64_t floor_ms) const;
+
  private:
   struct Group;
   // The rule's condition holds and none of its (unexpired) exceptions does.
@@ -86,6 +114,11 @@ class Engine {
   std::size_t group_for(const Rule& rule, const detectors::AccessEvent& event,
                         const ActiveGrant& grant, ObjectId object, Audience audience);
   bool rule_covers(const Rule& rule, Audience audience, ObjectId object) const;
+  // Whether process() interns the event's object (table-level objects).
+  static bool interns_object(const detectors::AccessEvent& e) {
+    return !e.object.name.empty() && (e.object.level == detectors::ObjectLevel::table ||
+                                      e.object.level == detectors::ObjectLevel::none);
+  }
   void report(Group& group);
   void close_rollout(Group& group);
 

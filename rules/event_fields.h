@@ -30,7 +30,9 @@ class EventFields : public FieldSource {
   void raw_values(std::span<const std::string> path,
                   std::vector<std::string_view>& out) const override;
   const detectors::AccessEvent& event() const { return e_; }
+  // The event's object as interned by the engine (table-level objects only).
   std::optional<ObjectId> object() const { return object_; }
+  const ExposureState& exposure() const { return exposure_; }
 
  private:
   const detectors::AccessEvent& e_;

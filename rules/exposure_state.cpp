@@ -56,10 +56,10 @@ std::uint32_t ExposureState::container(std::string_view name) {
 }
 
 ObjectId ExposureState::intern(std::string_view name) {
-  auto it = ids_.find(name);
-  if (it != ids_.end()) return it->second;
-  const auto id = static_cast<ObjectId>(objects_.size());
-  ObjectEntry entry{std::string(name), &context_.classify(name), kNone, kNone, {}};
+  bool added = false;
+  const ObjectId id = ids_.intern(name, &added);
+  if (!added) return id;
+  ObjectEntry entry{&context_.classify(name), kNone, kNone, kNone};
   std::string_view schema, catalog;
   if (split_table_name(name, schema, catalog)) {
     entry.schema = container(schema);
@@ -68,14 +68,11 @@ ObjectId ExposureState::intern(std::string_view name) {
     containers_[entry.catalog].members.push_back(id);
   }
   objects_.push_back(std::move(entry));
-  ids_.emplace(std::string(name), id);
   return id;
 }
 
 std::optional<ObjectId> ExposureState::find(std::string_view name) const {
-  auto it = ids_.find(name);
-  if (it == ids_.end()) return std::nullopt;
-  return it->second;
+  return ids_.find(name);
 }
 
 const ActiveGrant* ExposureState::grant(std::uint32_t id) const {
@@ -102,7 +99,7 @@ std::optional<ExposureState::Exposure> ExposureState::compute(ObjectId id) const
       }
     }
   };
-  consider(o.grants);
+  if (o.own != kNone) consider(own_grants_[o.own]);
   if (o.schema != kNone) consider(containers_[o.schema].grants);
   if (o.catalog != kNone) consider(containers_[o.catalog].grants);
   return best;
@@ -123,7 +120,12 @@ std::vector<std::uint32_t>& ExposureState::grant_list(const std::string& target,
   }
   const auto id = intern(target);
   reached = {id};
-  return objects_[id].grants;
+  auto& own = objects_[id].own;
+  if (own == kNone) {
+    own = static_cast<std::uint32_t>(own_grants_.size());
+    own_grants_.emplace_back();
+  }
+  return own_grants_[own];
 }
 
 std::vector<ObjectChange> ExposureState::apply(const detectors::AccessEvent& event) {
@@ -178,6 +180,49 @@ std::vector<ObjectChange> ExposureState::apply(const detectors::AccessEvent& eve
     }
   }
   return changes;
+}
+
+void ExposureState::describe(std::string& out,
+                             const std::function<std::string(std::uint32_t)>& grant_note) const {
+  auto grants = [&](std::string_view kind, const std::string& name,
+                    const std::vector<std::uint32_t>& list) {
+    if (list.empty()) return;
+    out += kind;
+    out += ' ';
+    out += name;
+    out += '\n';
+    for (const auto gid : list) {
+      const ActiveGrant& g = grants_.at(gid);
+      out += "  grant ";
+      out += g.target;
+      out += '\t';
+      out += g.grantee;
+      out += '\t';
+      out += g.actor;
+      out += '\t';
+      out += g.audience_class ? to_string(*g.audience_class) : "-";
+      out += '\t';
+      out += std::to_string(g.time_ms);
+      out += grant_note(gid);
+      out += '\n';
+    }
+  };
+  for (ObjectId id = 0; id < objects_.size(); ++id) {
+    out += "object ";
+    out += name(id);
+    out += '\n';
+  }
+  static const std::vector<std::uint32_t> kNoGrants;
+  for (ObjectId id = 0; id < objects_.size(); ++id) {
+    const auto own = objects_[id].own;
+    grants("on object", name(id), own == kNone ? kNoGrants : own_grants_[own]);
+  }
+  // Containers are listed by name: the order they were made in is not state.
+  std::vector<const Container*> containers;
+  for (const auto& c : containers_) containers.push_back(&c);
+  std::sort(containers.begin(), containers.end(),
+            [](const Container* a, const Container* b) { return a->name < b->name; });
+  for (const auto* c : containers) grants("on container", c->name, c->grants);
 }
 
 }  // namespace sevwatch::rules

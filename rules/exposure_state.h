@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,6 +19,7 @@
 #include "detectors/access_event.h"
 #include "rules/classes.h"
 #include "rules/context.h"
+#include "rules/name_table.h"
 #include "rules/string_map.h"
 
 namespace sevwatch::rules {
@@ -50,7 +52,8 @@ class ExposureState {
   // container indexes) as they are first seen.
   ObjectId intern(std::string_view name);
   std::optional<ObjectId> find(std::string_view name) const;
-  const std::string& name(ObjectId id) const { return objects_[id].name; }
+  void prefetch(std::string_view name) const { ids_.prefetch(name); }
+  const std::string& name(ObjectId id) const { return ids_.name(id); }
   const ObjectInfo& info(ObjectId id) const { return *objects_[id].info; }
   std::size_t object_count() const { return objects_.size(); }
 
@@ -69,14 +72,22 @@ class ExposureState {
 
   const ActiveGrant* grant(std::uint32_t id) const;
 
+  // The model as canonical text, for comparing two states (the journal
+  // compaction of `sevwatch run`): the objects in the order they were first
+  // seen, then the grants in force on each object and container, in order,
+  // each followed by `grant_note(id)`. Grant ids themselves do not appear.
+  void describe(std::string& out,
+                const std::function<std::string(std::uint32_t)>& grant_note) const;
+
  private:
   static constexpr std::uint32_t kNone = 0xffffffffu;
+  // Small (24 bytes), as every read of an exposed object looks one up: the
+  // name lives in ids_, the rare grants on the object itself in own_grants_.
   struct ObjectEntry {
-    std::string name;
     const ObjectInfo* info;
-    std::uint32_t schema = kNone;       // container index of "catalog.schema"
-    std::uint32_t catalog = kNone;      // container index of "catalog"
-    std::vector<std::uint32_t> grants;  // grants on the object itself
+    std::uint32_t schema = kNone;   // container index of "catalog.schema"
+    std::uint32_t catalog = kNone;  // container index of "catalog"
+    std::uint32_t own = kNone;      // index in own_grants_: grants on the object itself
   };
   struct Container {
     std::string name;
@@ -92,7 +103,8 @@ class ExposureState {
 
   const Context& context_;
   std::vector<ObjectEntry> objects_;
-  FlatStringMap<ObjectId> ids_;
+  std::vector<std::vector<std::uint32_t>> own_grants_;
+  NameTable ids_;  // names -> ObjectId, the index into objects_
   std::vector<Container> containers_;
   FlatStringMap<std::uint32_t> container_ids_;
   std::unordered_map<std::uint32_t, ActiveGrant> grants_;

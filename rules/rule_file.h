@@ -28,6 +28,7 @@
 // errors are dropped from the set.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -62,6 +63,12 @@ struct RuleSet {
   // field (after compile): decoders must keep the source record
   // (detectors::DecoderOptions::keep_raw).
   bool uses_raw = false;
+  // The catalog fields (condition_fields.h) some rule reads, after compile: in
+  // a condition, a sequence step or an exception, or as an aggregate field or
+  // a group_by/by/key field. `sevwatch run` keeps an event's free text (query,
+  // session...) in its grant journal only when a rule reads it.
+  std::bitset<kFieldCount> fields_used;
+  bool uses(Field f) const { return fields_used.test(static_cast<std::size_t>(f)); }
   const Rule* find(std::string_view id) const;
   Rule* find(std::string_view id);
 };

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bitset>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -12,19 +13,37 @@
 #include "rules/condition_parser.h"
 #include "rules/rule_file.h"
 #include "rules/shipped_pack.h"
+#include "rules/sigma_reader.h"
 
 namespace sevwatch::rules {
 namespace {
 
+using FieldBits = std::bitset<kFieldCount>;
+
+// Marks the catalog fields a (resolved) condition reads.
+void note_fields(const ast::Expr& e, FieldBits& out) {
+  if (e.kind == ast::Expr::Kind::check) {
+    if (const FieldInfo* f = find_field(e.field)) out.set(static_cast<std::size_t>(f->field));
+  }
+  for (const auto& k : e.kids) {
+    if (k) note_fields(*k, out);
+  }
+}
+
+void note_fields(const std::vector<Field>& fields, FieldBits& out) {
+  for (const auto f : fields) out.set(static_cast<std::size_t>(f));
+}
+
 // text -> parse -> resolve -> type check -> compile.
 bool compile_text(const std::string& text, const SourceLoc& loc, const RuleSet& set,
                   Diagnostics& diags, std::vector<std::string>& used,
-                  std::shared_ptr<const Condition>& out, ActionMask& actions,
+                  std::shared_ptr<const Condition>& out, ActionMask& actions, FieldBits& fields,
                   Rule* index_of = nullptr) {
   auto expr = parse_condition(text, loc, diags);
   if (!expr) return false;
   if (!resolve_names(expr, set.defs, diags, &used)) return false;
   if (!type_check(*expr, diags)) return false;
+  note_fields(*expr, fields);
   actions = possible_actions(*expr);
   if (index_of != nullptr) {
     index_of->object_prefixes = required_prefixes(*expr, "object");
@@ -34,7 +53,7 @@ bool compile_text(const std::string& text, const SourceLoc& loc, const RuleSet& 
   return true;
 }
 
-bool compile_exception(RuleException& ex, Diagnostics& diags) {
+bool compile_exception(RuleException& ex, Diagnostics& diags, FieldBits& fields) {
   std::vector<ast::Op> ops;
   for (std::size_t i = 0; i < ex.fields.size(); ++i) {
     const std::string comp = ex.comps.empty() ? (ex.fields.size() == 1 ? "in" : "=") : ex.comps[i];
@@ -79,6 +98,7 @@ bool compile_exception(RuleException& ex, Diagnostics& diags) {
     return false;
   }
   if (!type_check(*any, diags)) return false;
+  note_fields(*any, fields);
   ex.matcher = compile_ast(*any);
   return true;
 }
@@ -172,14 +192,17 @@ void load_shipped_rules(RuleSet& set, Diagnostics& diags) {
 }
 
 void compile_rule_set(RuleSet& set, Diagnostics& diags) {
+  resolve_sigma_correlations(set, diags);  // every file is read: their rules are known
   set.used_names.clear();
   std::vector<Rule> kept;
   kept.reserve(set.rules.size());
+  set.fields_used.reset();
   for (auto& r : set.rules) {
     bool ok = true;
+    FieldBits fields;
     if (!r.condition_text.empty()) {
       ok = compile_text(r.condition_text, r.condition_loc, set, diags, set.used_names, r.condition,
-                        r.actions, &r);
+                        r.actions, fields, &r);
     } else {
       r.condition.reset();
       r.actions.set();
@@ -188,11 +211,23 @@ void compile_rule_set(RuleSet& set, Diagnostics& diags) {
     }
     for (auto& step : r.sequence.steps) {
       ok = compile_text(step.condition_text, step.loc, set, diags, set.used_names, step.condition,
-                        step.actions) &&
+                        step.actions, fields) &&
            ok;
     }
-    for (auto& ex : r.exceptions) ok = compile_exception(ex, diags) && ok;
-    if (ok) kept.push_back(std::move(r));
+    for (auto& ex : r.exceptions) ok = compile_exception(ex, diags, fields) && ok;
+    if (!ok) continue;
+    // Fields read as values, beside the conditions (disabled rules read none).
+    if (r.kind == RuleKind::aggregate) {
+      note_fields(r.aggregate.group_by, fields);
+      if (r.aggregate.field) note_fields({*r.aggregate.field}, fields);
+    } else if (r.kind == RuleKind::sequence) {
+      note_fields(r.sequence.by, fields);
+      note_fields(r.sequence.group_by, fields);
+    } else if (r.kind == RuleKind::first_seen) {
+      note_fields(r.first_seen.key, fields);
+    }
+    if (r.enabled) set.fields_used |= fields;
+    kept.push_back(std::move(r));
   }
   set.rules = std::move(kept);
   set.uses_raw = false;

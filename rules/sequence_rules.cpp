@@ -29,12 +29,24 @@ class SequenceRule : public StatefulRule {
       ++stats_.late_dropped;
       return;
     }
+    // Absence: the deadlines this event's time has passed fire first, so that
+    // an A whose earlier A (same key) is due now starts a new wait.
+    if (spec_.absent) advance(t);
     key_.clear();
     append_group_key(fields, spec_.by, key_);
     if (b) {
       auto it = pending_.find(std::string_view(key_));
       if (it != pending_.end() && t >= it->second.a_ms && t - it->second.a_ms <= spec_.within_ms) {
         if (!spec_.absent) fire(it->second, fields.event(), t);
+        lru_.erase(it->second.lru);
+        pending_.erase(it);
+      }
+    }
+    if (a && !spec_.absent) {
+      // An A that no B on time can follow any more gives way to this one.
+      auto it = pending_.find(std::string_view(key_));
+      if (it != pending_.end() &&
+          watermark_ - spec_.limits.lateness_ms - it->second.a_ms > spec_.within_ms) {
         lru_.erase(it->second.lru);
         pending_.erase(it);
       }

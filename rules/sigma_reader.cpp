@@ -69,13 +69,23 @@ class SigmaReader {
       : src_(std::move(src)), set_(set), state_(state), map_(*state.mapping), diags_(diags) {}
 
   void read(const std::vector<YAML::Node>& docs) {
-    std::vector<YAML::Node> correlations;
+    std::shared_ptr<const std::string> text;
     for (const YAML::Node& d : docs) {
       if (is_null(d)) continue;
       if (!d.IsMap()) {
         error("E_SIGMA_DOCUMENT", d, "a Sigma document is a mapping (a rule or a correlation)");
       } else if (d["correlation"]) {
-        correlations.push_back(d);  // after the rules they name
+        // After every file's rules (resolve_sigma_correlations). Its own
+        // name is known at once: naming it in another correlation is a
+        // chain, whatever the order of the files.
+        if (!text) text = std::make_shared<const std::string>(src_.text);
+        state_.pending.push_back(SigmaState::PendingCorrelation{d, src_.file, text});
+        for (const char* key : {"id", "name"}) {
+          const YAML::Node k = d[key];
+          if (k && k.IsScalar() && !k.Scalar().empty()) {
+            state_.by_ref.emplace(k.Scalar(), SigmaState::Known{});
+          }
+        }
       } else if (d["detection"]) {
         read_detection_rule(d);
       } else if (d["filter"]) {
@@ -86,8 +96,9 @@ class SigmaReader {
               "this document of a Sigma file has neither 'detection:' nor 'correlation:'");
       }
     }
-    for (const auto& c : correlations) read_correlation(c);
   }
+
+  void read_correlation(const YAML::Node& d) { read_correlation_document(d); }
 
  private:
   void error(const char* code, const YAML::Node& at, std::string msg) {
@@ -361,7 +372,7 @@ class SigmaReader {
     return out;
   }
 
-  void read_correlation(const YAML::Node& d) {
+  void read_correlation_document(const YAML::Node& d) {
     const std::size_t before = error_count(diags_);
     const Meta meta = read_meta(d);
     const YAML::Node c = d["correlation"];
@@ -416,9 +427,7 @@ class SigmaReader {
         const auto it = state_.by_ref.find(ref);
         if (it == state_.by_ref.end()) {
           error("E_SIGMA_UNKNOWN_RULE", r,
-                fmt::format("no Sigma rule '{}' (by id or name) in this file or a file loaded "
-                            "before it",
-                            ref));
+                fmt::format("no Sigma rule '{}' (by id or name) in the rule files loaded", ref));
         } else if (it->second.logsource == nullptr) {
           error("E_SIGMA_UNSUPPORTED_CORRELATION", r,
                 fmt::format("'{}' is a correlation: chaining correlations is not supported", ref));
@@ -544,6 +553,15 @@ bool is_sigma_file(const std::vector<YAML::Node>& documents) {
   return std::any_of(documents.begin(), documents.end(), [](const YAML::Node& d) {
     return d.IsMap() && (d["detection"] || d["correlation"] || (d["filter"] && d["logsource"]));
   });
+}
+
+void resolve_sigma_correlations(RuleSet& set, Diagnostics& diags) {
+  if (!set.sigma) return;
+  auto pending = std::move(set.sigma->pending);
+  set.sigma->pending.clear();
+  for (const auto& p : pending) {
+    SigmaReader(Source{p.file, *p.text}, set, *set.sigma, diags).read_correlation(p.document);
+  }
 }
 
 void read_sigma_documents(const std::vector<YAML::Node>& documents, const std::string& file,

@@ -45,7 +45,19 @@ struct SigmaState {
     std::shared_ptr<const SigmaMapping> mapping;   // keeps `logsource` alive
   };
   std::map<std::string, Known, std::less<>> by_ref;  // Sigma id and name -> rule
+  // Correlations wait until every file is read (resolve_sigma_correlations),
+  // so they may name rules of files loaded after theirs.
+  struct PendingCorrelation {
+    YAML::Node document;
+    std::string file;
+    std::shared_ptr<const std::string> text;  // the file's content, for positions
+  };
+  std::vector<PendingCorrelation> pending;
 };
+
+// Turns the correlations read so far into rules, now that the rules they name
+// are known. compile_rule_set() calls it first.
+void resolve_sigma_correlations(RuleSet& set, Diagnostics& diags);
 
 // Sigma rules loaded into `set` from now on use `mapping` (the shipped
 // mapping when never called).

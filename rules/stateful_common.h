@@ -14,6 +14,7 @@
 #include "detectors/access_event.h"
 #include "detectors/event_time.h"
 #include "rules/finding.h"
+#include "rules/name_table.h"
 #include "rules/rule.h"
 #include "rules/string_map.h"
 
@@ -24,19 +25,11 @@ using StringMap = FlatStringMap<V>;
 
 class Interner {
  public:
-  std::uint32_t id(std::string_view s) {
-    const auto it = ids_.find(s);
-    if (it != ids_.end()) return it->second;
-    const auto n = static_cast<std::uint32_t>(names_.size());
-    names_.emplace_back(s);
-    ids_.emplace(std::string(s), n);
-    return n;
-  }
-  const std::string& name(std::uint32_t id) const { return names_[id]; }
+  std::uint32_t id(std::string_view s) { return table_.intern(s); }
+  const std::string& name(std::uint32_t id) const { return table_.name(id); }
 
  private:
-  StringMap<std::uint32_t> ids_;
-  std::vector<std::string> names_;
+  NameTable table_;
 };
 
 struct OpenFinding {

@@ -1,5 +1,6 @@
 #include "rules/stateful_rules.h"
 
+#include <bit>
 #include <charconv>
 #include <deque>
 #include <limits>
@@ -48,15 +49,19 @@ class AggregateRule : public StatefulRule {
     if (g == nullptr) return;
     lru_.splice(lru_.end(), lru_, g->lru);
 
-    // The value this event contributes.
-    std::uint32_t value = 0;
+    // The value this event contributes: for count_distinct, a key (the
+    // engine's object id, else a 64-bit hash of the value: no copy of the
+    // value is kept, so state stays a few bytes per value and is freed as
+    // values leave the window); for sum, the amount.
+    std::uint64_t value = 0;
     double amount = 1;
     if (spec_.field) {
       vals_.clear();
       fields.values(*spec_.field, vals_);
       if (vals_.empty()) return;  // nothing to count
       if (spec_.function == AggregateSpec::Function::count_distinct) {
-        value = values_.id(vals_[0]);
+        // Counting objects: the engine interned the event's object already.
+        value = *spec_.field == Field::object ? object_id(fields) : hash_name(vals_[0]);
       } else {
         const auto r = std::from_chars(vals_[0].data(), vals_[0].data() + vals_[0].size(), amount);
         if (r.ec != std::errc()) {
@@ -81,8 +86,7 @@ class AggregateRule : public StatefulRule {
     } else {
       expire(*g, t);
     }
-    const auto& object = fields.event().object.name;
-    const std::uint32_t object_id = object.empty() ? kNoObject : objects_.id(object);
+    const std::uint32_t object = object_id(fields);
     if (spec_.function == AggregateSpec::Function::count_distinct) {
       auto it = g->last_seen.find(value);
       if (it == g->last_seen.end()) {
@@ -99,7 +103,10 @@ class AggregateRule : public StatefulRule {
         it->second = std::max(it->second, t);
       }
     }
-    Entry e{t, value, object_id, amount};
+    const std::uint64_t bits = spec_.function == AggregateSpec::Function::sum
+                                   ? std::bit_cast<std::uint64_t>(amount)
+                                   : value;
+    Entry e{t, bits, object};
     if (g->entries.empty() || g->entries.back().t <= t) {
       g->entries.push_back(e);
     } else {  // late, within the allowed lateness
@@ -109,7 +116,7 @@ class AggregateRule : public StatefulRule {
     }
     g->sum += amount;
     g->last_ms = std::max(g->last_ms, t);
-    update_finding(*g, fields.event(), object_id);
+    update_finding(*g, fields.event(), object);
   }
 
   void report(FindingSink& sink, bool all) override {
@@ -122,16 +129,18 @@ class AggregateRule : public StatefulRule {
 
  private:
   static constexpr std::uint32_t kNoObject = 0xffffffffu;
+  static constexpr std::uint32_t kOwnObject = 0x80000000u;
+  // One event in a group's window: 24 bytes.
   struct Entry {
     std::int64_t t;
-    std::uint32_t value;
+    std::uint64_t bits;  // count_distinct: the value's key; sum: the amount's bits
     std::uint32_t object;
-    double amount;
   };
+  static_assert(sizeof(Entry) == 24);
   struct Group {
     std::string tuple;
     std::deque<Entry> entries;
-    FlatMap<std::uint32_t, std::int64_t> last_seen;
+    FlatMap<std::uint64_t, std::int64_t> last_seen;  // count_distinct: key -> last time
     double sum = 0;
     std::int64_t window = std::numeric_limits<std::int64_t>::min();
     std::int64_t last_ms = 0;
@@ -139,6 +148,19 @@ class AggregateRule : public StatefulRule {
     int tier = -1;
     std::list<Group*>::iterator lru;
   };
+
+  // The event's object as a number: the engine's id (ExposureState) for
+  // table-level objects, which it interned once for every rule; else this
+  // rule's own, with the top bit set.
+  std::uint32_t object_id(const EventFields& fields) {
+    exposure_ = &fields.exposure();
+    if (const auto id = fields.object()) return *id;
+    const auto& name = fields.event().object.name;
+    return name.empty() ? kNoObject : (objects_.id(name) | kOwnObject);
+  }
+  const std::string& object_name(std::uint32_t id) const {
+    return (id & kOwnObject) != 0 ? objects_.name(id & ~kOwnObject) : exposure_->name(id);
+  }
 
   Group* find_or_add(std::int64_t t) {
     auto it = groups_.find(std::string_view(key_));
@@ -167,9 +189,9 @@ class AggregateRule : public StatefulRule {
 
   void pop_front(Group& g) {
     const Entry& e = g.entries.front();
-    g.sum -= e.amount;
+    if (spec_.function == AggregateSpec::Function::sum) g.sum -= std::bit_cast<double>(e.bits);
     if (spec_.function == AggregateSpec::Function::count_distinct) {
-      auto it = g.last_seen.find(e.value);
+      auto it = g.last_seen.find(e.bits);
       if (it != g.last_seen.end() && it->second <= e.t) g.last_seen.erase(it);
     }
     g.entries.pop_front();
@@ -196,7 +218,7 @@ class AggregateRule : public StatefulRule {
     return 0;
   }
 
-  void update_finding(Group& g, const detectors::AccessEvent& e, std::uint32_t object_id) {
+  void update_finding(Group& g, const detectors::AccessEvent& e, std::uint32_t this_object) {
     const std::size_t max_objects = spec_.limits.max_values;
     if (g.open && e.time_ms - findings_.at(*g.open).last_ms > spec_.window_ms) {
       findings_.close(*g.open);  // quiet for a whole window: the next burst is new
@@ -210,8 +232,8 @@ class AggregateRule : public StatefulRule {
       ++stats_.findings_opened;
       auto& f = findings_.at(*g.open);
       for (const auto& en : g.entries) {
-        if (en.object != kNoObject && en.object != object_id) {
-          f.add_object(objects_.name(en.object), max_objects);
+        if (en.object != kNoObject && en.object != this_object) {
+          f.add_object(object_name(en.object), max_objects);
         }
       }
       f.events = g.entries.size() - 1;  // add_event counts this one
@@ -245,8 +267,8 @@ class AggregateRule : public StatefulRule {
   std::vector<std::string_view> vals_;
   StringMap<std::unique_ptr<Group>> groups_;
   std::list<Group*> lru_;
-  Interner values_;
-  Interner objects_;
+  Interner objects_;  // objects the engine did not intern (see object_id)
+  const ExposureState* exposure_ = nullptr;
   FindingTable findings_;
   std::uint64_t reported_ = 0;
 };

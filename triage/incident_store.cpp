@@ -24,6 +24,10 @@ void IncidentStore::append_journal(const std::string&, std::vector<JournalRow>&)
 std::vector<JournalRow> IncidentStore::load_journal(const std::string&, std::int64_t, std::size_t) {
   no_engine_state();
 }
+std::uint64_t IncidentStore::compact_journal(const std::string&, const std::vector<std::int64_t>&,
+                                             const std::vector<JournalRow>&) {
+  no_engine_state();
+}
 void IncidentStore::put_state(const std::string&, const std::string&, std::int64_t) {
   no_engine_state();
 }

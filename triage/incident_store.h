@@ -107,6 +107,14 @@ class IncidentStore {
   // Rows of journal `name` with seq > `after_seq`, in seq order, at most `limit`.
   virtual std::vector<JournalRow> load_journal(const std::string& name, std::int64_t after_seq,
                                                std::size_t limit);
+  // A compaction of journal `name` (app/journal_compaction.h), atomically: in
+  // the caller's transaction when one is open, else in one of its own.
+  // Deletes the rows whose seq is in `remove` and replaces the event text of
+  // the rows in `rewrite` (by seq; `at_ms` is not changed). Rows of other
+  // journals are never touched. Returns how many rows were deleted.
+  virtual std::uint64_t compact_journal(const std::string& name,
+                                        const std::vector<std::int64_t>& remove,
+                                        const std::vector<JournalRow>& rewrite);
   // Inserts or replaces a value (printable text) by key, in the caller's
   // transaction when one is open.
   virtual void put_state(const std::string& key, const std::string& value, std::int64_t now_ms);

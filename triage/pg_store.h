@@ -69,6 +69,8 @@ class PgStore final : public IncidentStore {
   void append_journal(const std::string& name, std::vector<JournalRow>& rows) override;
   std::vector<JournalRow> load_journal(const std::string& name, std::int64_t after_seq,
                                        std::size_t limit) override;
+  std::uint64_t compact_journal(const std::string& name, const std::vector<std::int64_t>& remove,
+                                const std::vector<JournalRow>& rewrite) override;
   void put_state(const std::string& key, const std::string& value, std::int64_t now_ms) override;
   std::optional<std::string> get_state(const std::string& key) override;
 

@@ -67,6 +67,44 @@ std::vector<JournalRow> PgStore::load_journal(const std::string& name, std::int6
   return out;
 }
 
+std::uint64_t PgStore::compact_journal(const std::string& name,
+                                       const std::vector<std::int64_t>& remove,
+                                       const std::vector<JournalRow>& rewrite) {
+  constexpr std::size_t kChunk = 5000;  // values per statement
+  const bool own_tx = !tx_open_ && (!remove.empty() || !rewrite.empty());
+  if (own_tx) begin();
+  std::uint64_t removed = 0;
+  try {
+    for (std::size_t first = 0; first < remove.size(); first += kChunk) {
+      const std::vector<std::int64_t> seqs(
+          remove.begin() + static_cast<std::ptrdiff_t>(first),
+          remove.begin() + static_cast<std::ptrdiff_t>(std::min(remove.size(), first + kChunk)));
+      removed += run("DELETE FROM grant_journal WHERE journal = $1::text AND seq = "
+                     "ANY($2::bigint[])",
+                     {no_nul(name), number_array(seqs)})
+                     .affected();
+    }
+    for (std::size_t first = 0; first < rewrite.size(); first += kChunk) {
+      const std::size_t last = std::min(rewrite.size(), first + kChunk);
+      std::vector<std::int64_t> seqs;
+      std::vector<std::string> events;
+      for (std::size_t i = first; i < last; ++i) {
+        seqs.push_back(rewrite[i].seq);
+        events.push_back(rewrite[i].event);
+      }
+      run("UPDATE grant_journal AS g SET event = u.event FROM unnest($2::bigint[], $3::text[]) "
+          "AS u(seq, event) WHERE g.journal = $1::text AND g.seq = u.seq",
+          {no_nul(name), number_array(seqs),
+           text_array(events.data(), events.data() + events.size())});
+    }
+    if (own_tx) commit();
+  } catch (...) {
+    if (own_tx) rollback();
+    throw;
+  }
+  return removed;
+}
+
 void PgStore::put_state(const std::string& key, const std::string& value, std::int64_t now_ms) {
   run("INSERT INTO engine_state (key, value, updated_at) VALUES ($1::text, $2::text, $3::bigint) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",

@@ -37,6 +37,35 @@ std::vector<JournalRow> SqliteStore::load_journal(const std::string& name, std::
   return out;
 }
 
+std::uint64_t SqliteStore::compact_journal(const std::string& name,
+                                           const std::vector<std::int64_t>& remove,
+                                           const std::vector<JournalRow>& rewrite) {
+  const bool own_tx = !in_transaction() && (!remove.empty() || !rewrite.empty());
+  if (own_tx) begin();
+  std::uint64_t removed = 0;
+  try {
+    for (const auto seq : remove) {
+      prepare("DELETE FROM grant_journal WHERE journal = ?1 AND seq = ?2")
+          .bind(1, name)
+          .bind(2, seq)
+          .run();
+      removed += static_cast<std::uint64_t>(sqlite3_changes(db_));
+    }
+    for (const auto& r : rewrite) {
+      prepare("UPDATE grant_journal SET event = ?3 WHERE journal = ?1 AND seq = ?2")
+          .bind(1, name)
+          .bind(2, r.seq)
+          .bind(3, r.event)
+          .run();
+    }
+    if (own_tx) commit();
+  } catch (...) {
+    if (own_tx) rollback();
+    throw;
+  }
+  return removed;
+}
+
 void SqliteStore::put_state(const std::string& key, const std::string& value, std::int64_t now_ms) {
   prepare("INSERT OR REPLACE INTO engine_state (key, value, updated_at) VALUES (?1, ?2, ?3)")
       .bind(1, key)

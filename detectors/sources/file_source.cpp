@@ -84,7 +84,9 @@ struct FileSource::Tracked {
   bool done = false;  // gzip read whole
   std::uint64_t gz_size = 0;
 
-  explicit Tracked(std::size_t max_line) : framer(max_line) {}
+  explicit Tracked(std::size_t max_line) : framer(max_line) {
+    framer.set_line_cap([this](std::string_view head) { return dec->line_cap(head); });
+  }
   ~Tracked() {
     if (fd >= 0) ::close(fd);
   }
@@ -95,7 +97,9 @@ struct FileSource::Stdin {
   std::unique_ptr<StreamDecoder> dec;
   bool eof = false;
   bool stopped = false;
-  explicit Stdin(std::size_t max_line) : framer(max_line) {}
+  explicit Stdin(std::size_t max_line) : framer(max_line) {
+    framer.set_line_cap([this](std::string_view head) { return dec->line_cap(head); });
+  }
 };
 
 FileSource::FileSource(FileSourceOptions options, SourceContext& context)
@@ -271,7 +275,10 @@ bool FileSource::read_available(Tracked& t) {
                                         std::strerror(errno)));
       return false;
     }
-    if (n == 0) return false;
+    if (n == 0) {
+      t.dec->settle();  // format auto: the file's first lines are all there are for now
+      return false;
+    }
     t.read_off += static_cast<std::uint64_t>(n);
     budget -= static_cast<std::uint64_t>(n);
     t.framer.feed(std::string_view(buf_.data(), static_cast<std::size_t>(n)), on_line);
@@ -320,6 +327,8 @@ void FileSource::check_identity(Tracked& t) {
                                      "first bytes changed); reading it again from the start",
                                      options_.name, t.path, size, t.read_off));
     t.dec->finish();
+    // Read again as a new stream (format auto sniffs it again).
+    t.dec = std::make_unique<StreamDecoder>(context_, options_.name, t.path, options_.format);
     t.framer.reset(0, 0);
     t.read_off = 0;
     const std::string head = pread_head(t.fd, kFingerprintBytes);
@@ -331,15 +340,25 @@ void FileSource::check_identity(Tracked& t) {
 
 void FileSource::collect_checkpoints(std::vector<Checkpoint>& out) {
   for (const auto& [path, t] : files_) {
+    std::uint64_t offset = t->gz ? t->gz_size : t->framer.consumed();
+    std::uint64_t line = t->framer.lines();
+    // Never past a record the decoder still holds (a multi-line pgaudit
+    // statement, a pretty-printed document, lines held to sniff the format):
+    // a restart reads it again whole.
+    const SourcePos* held = t->gz ? nullptr : t->dec->pending_from();
+    if (held != nullptr && held->offset < offset) {
+      offset = held->offset;
+      line = held->line > 0 ? held->line - 1 : 0;
+    }
     out.push_back(Checkpoint{options_.name, path, static_cast<std::uint64_t>(t->ino), t->fp,
-                             t->fp_bytes, t->gz ? t->gz_size : t->framer.consumed(),
-                             t->framer.lines()});
+                             t->fp_bytes, offset, line});
   }
 }
 
 void FileSource::start_stdin() {
   auto st = std::make_shared<Stdin>(context_.decoder_options.max_line_bytes);
-  st->dec = std::make_unique<StreamDecoder>(context_, options_.name, "-", options_.format);
+  st->dec = std::make_unique<StreamDecoder>(context_, options_.name, "-", options_.format,
+                                            Sniffing::record);
   stdin_ = st;
   const int fd = ::dup(STDIN_FILENO);
   if (fd < 0) {

@@ -8,8 +8,15 @@
 // copy and the truncation are lost, as logrotate documents. A file whose
 // content starts with the gzip magic is read whole, once.
 //
+// Format `auto` sniffs each file from its first non-empty lines (as `scan`
+// does), again for the new file after a rotation or a truncation; stdin is
+// sniffed record by record (Sniffing::record).
+//
 // Checkpoints: per path, the offset just past the last line handed to the
-// decoder, with the inode and a fingerprint (hash of the first up to 1 KiB).
+// decoder, or the start of the oldest record the decoder still holds (a
+// multi-line record, a pretty-printed document, lines held to sniff the
+// format) when there is one, with the inode and a fingerprint (hash of the
+// first up to 1 KiB).
 // At start a file resumes from its checkpoint when the identity matches (the
 // same path, or, after a rotation while sevwatch was down, another matched
 // path holding the checkpointed file); otherwise it is read from 0

@@ -158,8 +158,9 @@ class HttpSource::Session : public std::enable_shared_from_this<Session> {
     ++requests_;
     const auto& ctx = owner_.context_;
     StreamDecoder dec(ctx, owner_.options_.name, fmt::format("http:{}#{}", peer_, requests_),
-                      owner_.options_.format);
+                      owner_.options_.format, Sniffing::record);
     LineFramer framer(ctx.decoder_options.max_line_bytes);
+    framer.set_line_cap([&dec](std::string_view head) { return dec.line_cap(head); });
     lines_ = 0;
     auto on_line = [&](const FramedLine& l) {
       if (!l.too_long && l.text.find_first_not_of(" \t") == std::string_view::npos) return;

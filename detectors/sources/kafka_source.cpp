@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "detectors/sources/line_framer.h"
@@ -66,13 +67,13 @@ void KafkaSource::on_rebalance(int err, void* p) {
   } else if (!closing_) {
     commit_processed();
   }
+  // A record a stream's decoder still holds is not finished here: the
+  // committed offset stays at its first message, so the partition's next
+  // owner reads it again whole (finishing it would emit it cut short).
   for (int i = 0; i < partitions->cnt; ++i) {
     const auto key =
         std::make_pair(std::string(partitions->elems[i].topic), partitions->elems[i].partition);
-    if (auto it = streams_.find(key); it != streams_.end()) {
-      it->second->finish();
-      streams_.erase(it);
-    }
+    streams_.erase(key);
   }
   context_.log("info",
                fmt::format("source {}: {} partition(s) revoked", options_.name, partitions->cnt));
@@ -144,8 +145,9 @@ void KafkaSource::schedule(std::uint64_t delay_ms) {
 StreamDecoder& KafkaSource::stream_for(const std::string& topic, std::int32_t partition) {
   auto& s = streams_[{topic, partition}];
   if (!s) {
-    s = std::make_unique<StreamDecoder>(
-        context_, options_.name, fmt::format("kafka:{}/{}", topic, partition), options_.format);
+    s = std::make_unique<StreamDecoder>(context_, options_.name,
+                                        fmt::format("kafka:{}/{}", topic, partition),
+                                        options_.format, Sniffing::record);
   }
   return *s;
 }
@@ -172,6 +174,7 @@ std::size_t KafkaSource::poll_once() {
     // A message is one record, or several lines; the line number is the
     // Kafka offset, so a position finds the message again.
     LineFramer framer(context_.decoder_options.max_line_bytes);
+    framer.set_line_cap([&dec](std::string_view head) { return dec.line_cap(head); });
     auto on_line = [&](const FramedLine& l) {
       if (!l.too_long && l.text.empty()) return;
       FramedLine at = l;
@@ -180,7 +183,12 @@ std::size_t KafkaSource::poll_once() {
     };
     framer.feed(value, on_line);
     framer.finish(on_line);
-    next_offsets_[{topic, m->partition}] = m->offset + 1;
+    // Not past a record the decoder still holds (its first message's offset).
+    std::int64_t next = m->offset + 1;
+    if (const SourcePos* held = dec.pending_from(); held != nullptr) {
+      next = std::min(next, static_cast<std::int64_t>(held->line));
+    }
+    next_offsets_[{topic, m->partition}] = next;
     rd_kafka_message_destroy(m);
   }
   return n;

@@ -7,7 +7,9 @@
 // store. Before partitions are given away in a rebalance, the pipeline is
 // asked to commit (SourceContext::commit_now), so the next owner resumes
 // exactly after what was processed. After a crash, the messages since the last
-// commit are consumed again (duplicates are harmless: incidents dedup).
+// commit are consumed again (duplicates are harmless: incidents dedup). The
+// committed offset never passes the first message of a record the decoder
+// still holds (a multi-line pgaudit record sent line by line).
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>

@@ -82,7 +82,7 @@ SyslogUdpSource::SyslogUdpSource(SyslogOptions options, SourceContext& context)
       socket_(context.executor),
       buf_(options_.max_message_bytes + 1) {
   dec_ = std::make_unique<StreamDecoder>(context_, options_.name, "syslog-udp:" + options_.name,
-                                         options_.format);
+                                         options_.format, Sniffing::record);
 }
 
 void SyslogUdpSource::start() {
@@ -157,7 +157,8 @@ class SyslogTcpSource::Connection : public std::enable_shared_from_this<Connecti
     const auto peer = socket_.remote_endpoint(ec);
     peer_ = ec ? std::string("?") : fmt::format("{}:{}", peer.address().to_string(), peer.port());
     dec_ = std::make_unique<StreamDecoder>(owner_.context_, owner_.options_.name,
-                                           "syslog-tcp:" + peer_, owner_.options_.format);
+                                           "syslog-tcp:" + peer_, owner_.options_.format,
+                                           Sniffing::record);
   }
 
   void start() { read(); }

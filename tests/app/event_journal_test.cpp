@@ -1,5 +1,6 @@
 // The grant journal's event encoding: every field round-trips, whatever bytes
-// the log carried, as printable ASCII; malformed rows are refused.
+// the log carried, as printable ASCII; malformed rows are refused; free text no
+// rule reads is not written; mention rows round-trip object names.
 #include "app/event_journal.h"
 
 #include <catch2/catch.hpp>
@@ -114,4 +115,109 @@ TEST_CASE("state text escaping keeps lines and round-trips any byte", "[journal]
   CHECK(unescape_state_text(esc) == text);
   CHECK_FALSE(unescape_state_text("100%"));
   CHECK_FALSE(unescape_state_text("%zz"));
+}
+
+namespace {
+
+sevwatch::rules::RuleSet rule_set(const std::string& yaml) {
+  sevwatch::rules::RuleSet set;
+  sevwatch::rules::Diagnostics d;
+  sevwatch::rules::load_rules_string(yaml, "r.yaml", set, d);
+  sevwatch::rules::check_rule_set(set, d);
+  INFO(d.to_text());
+  REQUIRE_FALSE(d.has_errors());
+  return set;
+}
+
+std::string rule(const std::string& kind_and_spec) {
+  return "- rule: r\n  title: t\n  description: d\n  owner: o\n" + kind_and_spec;
+}
+
+}  // namespace
+
+TEST_CASE("journal rows keep only the free text the rules read", "[journal]") {
+  const AccessEvent e = full_event();
+  auto through = [&](const sevwatch::rules::RuleSet& set) {
+    AccessEvent back;
+    REQUIRE(decode_journal_event(encode_journal_event(e, JournalText::read_by(set)), back));
+    return back;
+  };
+
+  // The shipped pack reads none of it but the operation (audit changes).
+  sevwatch::rules::RuleSet shipped;
+  sevwatch::rules::Diagnostics d;
+  sevwatch::rules::load_shipped_rules(shipped, d);
+  REQUIRE_FALSE(d.has_errors());
+  CHECK_FALSE(shipped.uses(sevwatch::rules::Field::query));
+  const AccessEvent bare = through(shipped);
+  CHECK(bare.query.empty());
+  CHECK(bare.session.empty());
+  CHECK(bare.policy.empty());
+  CHECK(bare.client_ip.empty());
+  CHECK(bare.event_uid.empty());
+  CHECK(shipped.uses(sevwatch::rules::Field::operation));
+  CHECK(bare.operation == e.operation);
+  CHECK(bare.format.empty());
+  CHECK(bare.object.columns.empty());
+  CHECK(bare.grant.target_type.empty());
+  CHECK(bare.raw.empty());
+  CHECK(bare.pos.file.empty());
+  CHECK(bare.pos.line == 0);
+  // What the engine reads stays.
+  CHECK(bare.time_ms == e.time_ms);
+  CHECK(bare.time_zone_assumed);
+  CHECK(bare.principal == e.principal);
+  CHECK(bare.principal_groups == e.principal_groups);
+  CHECK(bare.action == e.action);
+  CHECK(bare.result == e.result);
+  CHECK(bare.object.name == e.object.name);
+  CHECK(bare.object.level == e.object.level);
+  CHECK(bare.grant.privileges == e.grant.privileges);
+  REQUIRE(bare.grant.grantees.size() == 2);
+  CHECK(bare.grant.grantees[1].name == "bob,\n");
+  CHECK(bare.grant.target.name == e.grant.target.name);
+  CHECK(bare.grant.target.level == e.grant.target.level);
+  CHECK(bare.grant.with_grant_option);
+
+  // A rule that reads the query (in a condition, an exception or as a
+  // group_by field) keeps it; raw.<path> keeps the record.
+  const auto by_query = through(
+      rule_set(rule("  kind: aggregate\n  condition: query icontains \"grant\"\n  aggregate:\n    "
+                    "group_by: [principal]\n    window: 1h\n    tiers: [{gte: 5, sev: 4}]\n")));
+  CHECK(by_query.query == e.query);
+  CHECK(by_query.session.empty());
+  CHECK(by_query.raw.empty());
+  const auto by_exception = through(rule_set(rule(
+      "  kind: exposure\n  condition: action in (grant, revoke)\n  exposure: {audiences: "
+      "[company]}\n  exceptions:\n    - name: ops\n      owner: o\n      reason: r\n      expires: "
+      "2099-12-31\n      fields: [session]\n"
+      "      values: [[s-1]]\n")));
+  CHECK(by_exception.session == e.session);
+  CHECK(by_exception.query.empty());
+  const auto by_group = through(
+      rule_set(rule("  kind: aggregate\n  condition: action = read\n  aggregate:\n    group_by: "
+                    "[client_ip, policy]\n    window: 1h\n    tiers: [{gte: 5, sev: 4}]\n")));
+  CHECK(by_group.client_ip == e.client_ip);
+  CHECK(by_group.policy == e.policy);
+  CHECK(by_group.query.empty());
+  const auto by_raw = through(
+      rule_set(rule("  kind: aggregate\n  condition: raw.a = \"b|c\"\n  aggregate:\n    group_by: "
+                    "[principal]\n    window: 1h\n    tiers: [{gte: 5, sev: 4}]\n")));
+  CHECK(by_raw.raw == e.raw);
+  CHECK(by_raw.query.empty());
+}
+
+TEST_CASE("journal mention rows round-trip object names", "[journal]") {
+  const std::vector<std::string> names{"c1.db1.t1", "s3://b/a,b|c%\x01"};
+  const std::string text = encode_journal_mention(names);
+  CHECK(text == "M|c1.db1.t1,s3://b/a%2Cb%7Cc%25%01,");
+  std::vector<std::string> back;
+  REQUIRE(decode_journal_mention(text, back));
+  CHECK(back == names);
+  AccessEvent e;
+  CHECK_FALSE(decode_journal_event(text, e));  // not an event
+  CHECK_FALSE(decode_journal_mention(encode_journal_event(full_event()), back));
+  CHECK_FALSE(decode_journal_mention("M|unterminated", back));
+  REQUIRE(decode_journal_mention("M|", back));
+  CHECK(back.empty());
 }

@@ -24,6 +24,7 @@ TEST_CASE("examples/sevwatch.yaml loads", "[run][config]") {
   CHECK(c.sources[1].type == "syslog_udp");
   CHECK(c.sources[2].type == "syslog_tcp");
   CHECK(c.sources[3].type == "http");
+  CHECK(c.sources[3].format == "auto");
   CHECK(c.sources[3].get("token_env") == "SEVWATCH_INGEST_TOKEN");
   CHECK(c.flush_interval_ms == 1000);
   CHECK(c.max_line_bytes == 1048576);
@@ -46,12 +47,30 @@ TEST_CASE("run config errors name the file and key", "[run][config]") {
   check_error("sources: []\n", "no (enabled) sources");
   check_error("bogus: 1\nsources: []\n", "unknown key 'bogus'");
   check_error("sources:\n  - type: file\n    paths: [a]\n", "has no format");
+  check_error("sources:\n  - {type: file, format: cloudtrail, paths: [a]}\n",
+              "sources[0].format: unknown format 'cloudtrail' (known: auto, ranger_audit,");
   check_error("flush_interval_ms: fast\nsources: []\n", "'flush_interval_ms' must be a number");
   check_error("limits: {max_lines: 3}\n", "unknown key 'limits.max_lines'");
   check_error("sources: [\n", "c.yaml:");
   RunConfig c;
   std::string error;
   CHECK_FALSE(load_run_config((dir.path() / "missing.yaml").string(), c, error));
+}
+
+TEST_CASE("run config: format auto is valid for every source type", "[run][config][auto]") {
+  TempDir dir("runcfg-auto");
+  write_file(dir.path() / "c.yaml", R"(sources:
+  - {type: file, format: auto, paths: [a.log, "-"]}
+  - {type: syslog_udp, format: auto, listen: "127.0.0.1:0"}
+  - {type: syslog_tcp, format: auto, listen: "127.0.0.1:0"}
+  - {type: http, format: auto, token: t}
+  - {type: kafka, format: auto, brokers: "localhost:9092", topics: [t]}
+)");
+  RunConfig c;
+  std::string error;
+  REQUIRE(load_run_config((dir.path() / "c.yaml").string(), c, error));
+  REQUIRE(c.sources.size() == 5);
+  for (const auto& s : c.sources) CHECK(s.format == "auto");
 }
 
 TEST_CASE("store URLs are redacted for logs", "[run][config]") {
@@ -72,12 +91,20 @@ TEST_CASE("run config: engine_state and rules_reload", "[run][config]") {
   REQUIRE(load_run_config((dir.path() / "c.yaml").string(), c, error));
   CHECK(c.state_name == "run");
   CHECK(c.rules_reload == RulesReload::signal);
+  CHECK(c.compact_every == 600);
+  CHECK(c.compact_lateness_ms == 3'600'000);
 
   write_file(dir.path() / "c.yaml",
              "engine_state: {name: eu-west.1}\nrules_reload: watch\n" + sources);
   REQUIRE(load_run_config((dir.path() / "c.yaml").string(), c, error));
   CHECK(c.state_name == "eu-west.1");
   CHECK(c.rules_reload == RulesReload::watch);
+
+  write_file(dir.path() / "c.yaml",
+             "engine_state: {compact_every: 0, compact_lateness: 15m}\n" + sources);
+  REQUIRE(load_run_config((dir.path() / "c.yaml").string(), c, error));
+  CHECK(c.compact_every == 0);
+  CHECK(c.compact_lateness_ms == 15 * 60'000);
 
   auto check_error = [&](const std::string& yaml, const std::string& expected) {
     write_file(dir.path() / "c.yaml", yaml + sources);
@@ -90,4 +117,8 @@ TEST_CASE("run config: engine_state and rules_reload", "[run][config]") {
   check_error("engine_state: {name: \"a b\"}\n", "'engine_state.name' must be");
   check_error("engine_state: {journal: off}\n", "unknown key 'engine_state.journal'");
   check_error("engine_state: run\n", "'engine_state' must be a mapping");
+  check_error("engine_state: {compact_every: often}\n",
+              "'engine_state.compact_every' must be a number");
+  check_error("engine_state: {compact_lateness: soon}\n",
+              "'engine_state.compact_lateness' must be a duration");
 }

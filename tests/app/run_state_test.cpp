@@ -328,3 +328,126 @@ TEST_CASE("sevwatch run: rules_reload: watch reloads when a rule file changes", 
   CHECK(store->get(1, false)->outsiders == std::vector<std::string>{"eli"});
   CHECK(d.stop(SIGTERM) == 0);
 }
+
+namespace {
+
+// One Ranger audit line of `who` on `resource` (db/table/column) at `minute`
+// of 2026-08-20.
+std::string ranger(const std::string& catalog, const std::string& who, const std::string& access,
+                   const std::string& resource, const std::string& req, int minute) {
+  return fmt::format(
+      R"({{"repoType":3,"repo":"{}","reqUser":"{}","evtTime":"2026-08-20 {:02}:{:02}:00.000","access":"{}","resource":"{}","resType":"@column","action":"{}","result":1,"reqData":"{}","id":"{}-{}-{}"}})"
+      "\n",
+      catalog, who, minute / 60, minute % 60, access, resource,
+      access == "SELECT" ? "select" : access, req, access, who, minute);
+}
+
+// Every 90 minutes one of three tables of c1 is granted to public, read by
+// an intended reader and an outsider, and revoked ten minutes later.
+std::string exposure_cycle(int i) {
+  const int m = i * 90;
+  const std::string t = "t" + std::to_string(i % 3);
+  const std::string grant_sql = "TABLE db1." + t + " TO GROUP public";
+  return ranger("c1", "etl", "grant", "db1/" + t + "/*", "GRANT SELECT ON " + grant_sql, m) +
+         ranger("c1", "alice", "SELECT", "db1/" + t + "/a", "SELECT a FROM db1." + t, m + 1) +
+         ranger("c1", "dana", "SELECT", "db1/" + t + "/a", "SELECT a FROM db1." + t, m + 2) +
+         ranger("c1", "etl", "revoke", "db1/" + t + "/*",
+                "REVOKE SELECT ON TABLE db1." + t + " FROM GROUP public", m + 10);
+}
+
+std::size_t journal_rows(const fs::path& db) {
+  std::string error;
+  auto store = sevwatch::triage::IncidentStore::open("sqlite:" + db.string(), error);
+  if (!store) return 0;
+  std::size_t n = 0;
+  std::int64_t after = 0;
+  for (;;) {
+    const auto page = store->load_journal("run", after, 1000);
+    if (page.empty()) break;
+    n += page.size();
+    after = page.back().seq;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("sevwatch run: the journal is compacted; kill -9 after it loses nothing",
+          "[run][crash][journal][compaction]") {
+  const std::string rules = std::string(kExposureRule) + kEvidenceRule;
+  constexpr int kCycles = 12;
+  constexpr int kBeforeKill = 8;
+  // After the kill: the database granted as a whole reaches its three tables,
+  // which only the compacted journal's mention rows still name.
+  const std::string after_kill =
+      ranger("c1", "etl", "grant", "db1/*/*", "GRANT SELECT ON DATABASE db1 TO GROUP public",
+             kCycles * 90) +
+      ranger("c1", "eli", "SELECT", "db1/t2/a", "SELECT a FROM db1.t2", kCycles * 90 + 1);
+
+  // The reference: never compacted, never stopped.
+  TempDir ref_dir("run-compact-ref");
+  Daemon ref = make_daemon(ref_dir.path(), rules, "engine_state: {compact_every: 0}\n");
+  ref.start();
+  std::size_t written = 0;
+  for (int i = 0; i < kCycles; ++i) {
+    append(ref.log(), exposure_cycle(i));
+    ref.caught_up();
+  }
+  append(ref.log(), after_kill);
+  ref.caught_up();
+  CHECK(ref.stop(SIGTERM) == 0);
+  written = journal_rows(ref.db());
+  CHECK(written == 4 * kCycles + 2);  // grant, two reads, revoke per cycle; grant, read
+
+  // Compacted after every committed batch, killed, restarted.
+  TempDir dir("run-compact");
+  Daemon d =
+      make_daemon(dir.path(), rules, "engine_state: {compact_every: 1, compact_lateness: 1m}\n");
+  d.start();
+  std::size_t most = 0;
+  for (int i = 0; i < kBeforeKill; ++i) {
+    append(d.log(), exposure_cycle(i));
+    d.caught_up();
+    // The cycles before the last are dead: their grants were revoked more than
+    // the rollout gap (1h) before the newest event. What stays: three mention
+    // rows (the tables) and the last cycle (its finding may still grow).
+    INFO(read_file(d.err));
+    CHECK(wait_for([&] { return journal_rows(d.db()) <= 3 + 4; }, 20000));
+    most = std::max(most, journal_rows(d.db()));
+  }
+  CHECK(d.logged("journal compacted (periodic)"));
+  CHECK(d.stop(SIGKILL) == 128 + SIGKILL);
+  const std::size_t at_kill = journal_rows(d.db());
+  d.start();
+  for (int i = kBeforeKill; i < kCycles; ++i) {
+    append(d.log(), exposure_cycle(i));
+    d.caught_up();
+  }
+  append(d.log(), after_kill);
+  d.caught_up();
+  CHECK(d.stop(SIGTERM) == 0);
+  const std::string text = read_file(d.err);
+  INFO(text);
+  CHECK(text.find("journal compacted (at start)") != std::string::npos);
+  CHECK(text.find("and 3 mention row(s) in") != std::string::npos);  // the replay after the kill
+  CHECK(text.find("removed by compaction") != std::string::npos);
+  const std::size_t at_end = journal_rows(d.db());
+  WARN(
+      fmt::format("journal rows: {} written without compaction; with it at most {} before the "
+                  "kill, {} at the kill, {} at the end",
+                  written, most, at_kill, at_end));
+  CHECK(most <= 3 + 4);
+  CHECK(at_end <= 3 + 4 + 2);
+
+  // The same incidents, timelines and pages as the reference's; the last
+  // exposure (the whole database) reaches the three tables.
+  CHECK(incidents_as_text(d.db()) == incidents_as_text(ref.db()));
+  std::string error;
+  auto store = sevwatch::triage::IncidentStore::open("sqlite:" + d.db().string(), error);
+  REQUIRE(store);
+  const auto all = store->list(std::nullopt);
+  CHECK(all.size() == kCycles + 1);
+  bool whole_db = false;
+  for (const auto& i : all) whole_db = whole_db || (i.objects == 3 && i.outsiders.size() == 1);
+  CHECK(whole_db);
+}

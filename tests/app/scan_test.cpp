@@ -1,6 +1,7 @@
 // `sevwatch scan` end to end with the real binary: replay, input order,
 // malformed input, exit statuses, and the JSON contract.
 #include <algorithm>
+#include <fstream>
 
 #include "app/demo_generator.h"
 #include "tests/app/cli_runner.h"
@@ -103,6 +104,78 @@ TEST_CASE("scan results do not depend on the order of the input files", "[scan][
   CHECK(inc.at("evidence").as_object().at("outsider_reads").as_int64() == 12);
 }
 
+// Inputs already in time order stream from the decoder into the engine (on
+// one or two threads); any step back in time abandons the stream and the
+// events are sorted first. Every path gives the same incidents.
+TEST_CASE("streamed and sorted scans give the same incidents", "[scan][order][stream]") {
+  TempDir tmp("modes");
+  const auto files = log_files();
+  // Every hour in one file, with one event (whose millisecond no other event
+  // shares, so sorting puts it back exactly) moved to the end.
+  std::vector<std::string> lines;
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  auto time_of = [&](std::size_t i) {
+    const auto at = lines[i].find("\"evtTime\":\"");
+    REQUIRE(at != std::string::npos);
+    return lines[i].substr(at + 11, 23);
+  };
+  std::size_t moved = 0;
+  for (std::size_t i = lines.size() / 3; i + 1 < lines.size(); ++i) {
+    if (time_of(i - 1) < time_of(i) && time_of(i) < time_of(i + 1)) {
+      moved = i;
+      break;
+    }
+  }
+  REQUIRE(moved > 0);
+  std::string text;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (i != moved) text += lines[i] + "\n";
+  }
+  text += lines[moved] + "\n";
+  const auto shuffled = tmp.path() / "all.jsonl";
+  write_file(shuffled, text);
+
+  struct Run {
+    std::string store;
+    std::vector<std::string> inputs;
+    std::vector<std::string> extra;
+    std::string mode;
+  };
+  std::vector<Run> runs = {
+      {"one.db", files, {"--threads", "1"}, "streamed"},
+      {"two.db", files, {"--threads", "2"}, "streamed"},
+      {"sorted.db", {shuffled.string()}, {"--threads", "1"}, "sorted"},
+      {"sorted2.db", {shuffled.string()}, {"--threads", "2"}, "sorted"},
+  };
+  std::vector<json::array> lists;
+  for (auto& run : runs) {
+    run.store = "sqlite:" + (tmp.path() / run.store).string();
+    const auto r = scan(run.store, run.inputs, run.extra);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const auto o = parse_json(r.out).as_object();
+    CHECK(o.at("mode").as_string() == run.mode);
+    CHECK(o.at("events").as_int64() == static_cast<std::int64_t>(lines.size()));
+    CHECK(o.at("phase_seconds").as_object().contains("stream_abandoned") == (run.mode == "sorted"));
+    lists.push_back(list(run.store));
+  }
+  REQUIRE_FALSE(lists[0].empty());
+  for (std::size_t k = 1; k < runs.size(); ++k) {
+    INFO(runs[k].store);
+    REQUIRE(lists[k].size() == lists[0].size());
+    for (const auto& v : lists[0]) {
+      const auto id = v.as_object().at("id").as_int64();
+      CHECK(json::serialize(stable_show(runs[k].store, id)) ==
+            json::serialize(stable_show(runs[0].store, id)));
+    }
+  }
+  CHECK(stable_show(runs[0].store, 1).at("evidence").as_object().at("outsider_reads").as_int64() ==
+        12);
+}
+
 TEST_CASE("malformed lines are counted by reason and never stop the scan", "[scan][malformed]") {
   TempDir tmp("malformed");
   // Good lines: the first 200 of the 10:00 file (which hold grants).
@@ -167,7 +240,9 @@ TEST_CASE("scan reads standard input", "[scan]") {
               (small_demo().logs / "ranger-audit-2026-08-20-10.jsonl").string());
   INFO(r.err);
   REQUIRE(r.status == 0);
-  CHECK(parse_json(r.out).as_object().at("incidents_opened").as_int64() == 1);
+  const auto o = parse_json(r.out).as_object();
+  CHECK(o.at("incidents_opened").as_int64() == 1);
+  CHECK(o.at("mode").as_string() == "sorted");  // stdin cannot be read twice: never streamed
 }
 
 TEST_CASE("--fail-on-sev exits 3 when a severe enough incident is open", "[scan][cli]") {

@@ -8,6 +8,7 @@
 
 #include "detectors/decoder.h"
 #include "tests/detectors/event_render.h"
+#include "tests/records_file.h"
 #include "tests/test_support.h"
 
 using namespace sevwatch::detectors;
@@ -215,4 +216,64 @@ TEST_CASE("registry: names, find, detect", "[input]") {
   CHECK(registry.detect({"2026-08-20 09:14:02.311 UTC alice dw [1]: LOG:  hello"})->name ==
         "pgaudit");
   CHECK(registry.detect({"2026-08-20 09:14:02.311 UTC,\"alice\",\"dw\",1"})->name == "pgaudit_csv");
+}
+
+TEST_CASE("read_input: a 3 MB one-line Records file decodes every record, plain and gzip",
+          "[input][cloudtrail]") {
+  sevwatch::testing::TempDir dir("records-line");
+  const int n = sevwatch::testing::records_for(3 << 20);
+  const std::string text = sevwatch::testing::records_line(n);
+  REQUIRE(text.size() > DecoderOptions{}.max_line_bytes * 2);  // over the line cap
+  sevwatch::testing::write_file(dir.path() / "trail.json", text);
+  sevwatch::testing::write_gzip_file(dir.path() / "trail.json.gz", text);
+  const auto registry = builtin();
+  for (const char* name : {"trail.json", "trail.json.gz"}) {
+    for (const char* format : {"aws_cloudtrail", "auto"}) {
+      INFO(name << " as " << format);
+      CollectingSink sink;
+      const auto r =
+          read_input((dir.path() / name).string(), format, registry, DecoderOptions{}, sink);
+      REQUIRE(r.ok);
+      CHECK(r.format == "aws_cloudtrail");
+      CHECK(r.lines == 1);
+      CHECK(sink.weirds.empty());
+      REQUIRE(sink.events.size() == static_cast<std::size_t>(n));
+      CHECK(sink.events.front().object.name == "s3://acme-dw/exports/part-000000.csv");
+      CHECK(sink.events.back().event_uid == fmt::format("ev-{:06}", n - 1));
+      CHECK(sink.events.back().pos.line == 1);
+    }
+  }
+}
+
+TEST_CASE(
+    "read_input: a Records line over the document cap is one weird; other lines keep the "
+    "line cap",
+    "[input][cloudtrail]") {
+  sevwatch::testing::TempDir dir("records-cap");
+  DecoderOptions opts;
+  opts.max_line_bytes = 1024;  // document cap 64 KiB
+  const std::string over =
+      sevwatch::testing::records_line(sevwatch::testing::records_for(80 << 10));
+  const std::string under = sevwatch::testing::records_line(100);  // ~50 KiB
+  // A long line that is not a Records file: still capped at max_line_bytes.
+  const std::string other = R"({"eventVersion":"1.09","junk":")" + std::string(4000, 'x') + "\"}\n";
+  const std::string one = sevwatch::testing::trail_record(7) + "\n";
+  const std::string text = over + under + other + one;
+  sevwatch::testing::write_file(dir.path() / "trail.json", text);
+  for (const char* format : {"aws_cloudtrail", "auto"}) {
+    INFO(format);
+    CollectingSink sink;
+    const auto r = read_input((dir.path() / "trail.json").string(), format, builtin(), opts, sink);
+    REQUIRE(r.ok);
+    CHECK(r.lines == 4);
+    CHECK(sink.events.size() == 101);
+    REQUIRE(sink.weirds.size() == 2);
+    CHECK(sink.weirds[0].reason == weird::kLineTooLong);
+    CHECK(sink.weirds[0].pos.line == 1);
+    CHECK(sink.weirds[0].detail.find("limit 65536") != std::string::npos);
+    CHECK(sink.weirds[1].reason == weird::kLineTooLong);
+    CHECK(sink.weirds[1].pos.line == 3);
+    CHECK(sink.weirds[1].pos.offset == over.size() + under.size());
+    CHECK(sink.weirds[1].detail.find("limit 1024") != std::string::npos);
+  }
 }

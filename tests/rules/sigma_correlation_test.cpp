@@ -129,7 +129,8 @@ level: informational
   CHECK(f.of("pg-grant").size() == 3);  // generate: true
 }
 
-TEST_CASE("a correlation may name rules of a file loaded before it", "[sigma][correlation]") {
+TEST_CASE("a correlation may name rules of files loaded before or after it",
+          "[sigma][correlation]") {
   const char* base = R"(title: Drop
 name: pg_drop
 id: pg-drop
@@ -141,11 +142,12 @@ id: many-drops
 correlation: {type: event_count, rules: [pg_drop], group-by: [principal], timespan: 1h,
               condition: {gte: 2}}
 )";
-  {
+  for (const bool corr_first : {false, true}) {
+    INFO((corr_first ? "correlation file first" : "rule file first"));
     rules::RuleSet set;
     rules::Diagnostics d;
-    rules::load_rules_string(base, "a.yml", set, d);
-    rules::load_rules_string(corr, "b.yml", set, d);
+    rules::load_rules_string(corr_first ? corr : base, corr_first ? "b.yml" : "a.yml", set, d);
+    rules::load_rules_string(corr_first ? base : corr, corr_first ? "a.yml" : "b.yml", set, d);
     rules::check_rule_set(set, d, kNow);
     INFO(d.to_text());
     REQUIRE(d.all().empty());
@@ -153,13 +155,28 @@ correlation: {type: event_count, rules: [pg_drop], group-by: [principal], timesp
                              event("pgaudit", Action::drop, "a", kT0 + kMin, "DROP")});
     CHECK(f.of("many-drops").size() == 1);
   }
-  {
+  {  // A name no file defines.
     rules::RuleSet set;
     rules::Diagnostics d;
     rules::load_rules_string(corr, "b.yml", set, d);
-    rules::load_rules_string(base, "a.yml", set, d);
+    rules::check_rule_set(set, d, kNow);
     const auto text = d.to_text();
     INFO(text);
     CHECK(text.find("b.yml:3:42: error[E_SIGMA_UNKNOWN_RULE]") != std::string::npos);
+  }
+  {  // A correlation of a correlation (in a file read before the one it names).
+    const char* chain = R"(title: Chain
+id: chain
+correlation: {type: event_count, rules: [many-drops], timespan: 1h, condition: {gte: 2}}
+)";
+    rules::RuleSet set;
+    rules::Diagnostics d;
+    rules::load_rules_string(chain, "c.yml", set, d);
+    rules::load_rules_string(base, "a.yml", set, d);
+    rules::load_rules_string(corr, "b.yml", set, d);
+    rules::check_rule_set(set, d, kNow);
+    const auto text = d.to_text();
+    INFO(text);
+    CHECK(text.find("c.yml:3:42: error[E_SIGMA_UNSUPPORTED_CORRELATION]") != std::string::npos);
   }
 }

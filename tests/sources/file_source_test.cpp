@@ -1,5 +1,7 @@
 // The file source over real files: growth, partial lines, rename rotation,
-// copytruncate, restart from checkpoints, rotation while stopped, gzip.
+// copytruncate, restart from checkpoints, rotation while stopped, gzip,
+// format auto per file, one-line CloudTrail Records files, and multi-line
+// records across a checkpoint.
 #include "detectors/sources/file_source.h"
 
 #include <unistd.h>
@@ -7,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/records_file.h"
 #include "tests/sources/sources_support.h"
 
 using namespace sevwatch::testing;
@@ -228,4 +231,162 @@ TEST_CASE("file source follows a file through its timer", "[file]") {
   append_file(f, lines("t", 0, 3));
   CHECK(h.run_until([&] { return h.sink.ids.size() == 3; }, 5000));
   s.stop();
+}
+
+namespace {
+
+// A pgaudit stderr record (one line) with statement id `id`.
+std::string pg_line(int id, const std::string& statement = "SELECT 1 FROM sales.orders") {
+  return fmt::format(
+      "2026-08-20 09:14:{:02}.000 UTC alice dw [4821]: LOG:  AUDIT: "
+      "SESSION,{},1,READ,SELECT,TABLE,sales.orders,{},<not logged>\n",
+      id % 60, id, statement);
+}
+
+FileSourceOptions auto_options(const std::string& glob) {
+  auto o = options(glob);
+  o.name = "mixed";
+  o.format = "auto";
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("file source with format auto: each file of a glob in its own format", "[file][auto]") {
+  TempDir dir("filesrc-auto");
+  write_file(dir.path() / "ranger.log", lines("a", 0, 3));
+  write_file(dir.path() / "pg.log", pg_line(1) + pg_line(2) + pg_line(3));
+  write_file(dir.path() / "trail.log", records_line(40));
+  write_file(dir.path() / "junk.log", "hello\nthis is not a log\n");
+  SourceHarness h;
+  FileSource s(auto_options((dir.path() / "*.log").string()), h.ctx);
+  s.start();
+  // pgaudit's last record waits for the next line (it may continue).
+  CHECK(h.sink.formats() ==
+        std::map<std::string, int>{{"aws_cloudtrail", 40}, {"pgaudit", 2}, {"ranger_audit", 3}});
+  CHECK(h.sink.reasons() == std::map<std::string, int>{{"unknown_format", 2}});
+  CHECK(h.sink.rejects[0].raw == "hello");
+  CHECK(h.sink.rejects[0].pos.file == (dir.path() / "junk.log").string());
+  const std::string log = h.log_text();
+  CHECK(log.find("ranger.log: format auto: ranger_audit") != std::string::npos);
+  CHECK(log.find("pg.log: format auto: pgaudit") != std::string::npos);
+  CHECK(log.find("trail.log: format auto: aws_cloudtrail") != std::string::npos);
+
+  // Growth keeps each file's format; a new file is sniffed on its own.
+  append_file(dir.path() / "pg.log", pg_line(4));
+  append_file(dir.path() / "ranger.log", lines("a", 3, 5));
+  write_file(dir.path() / "late.log", lines("late", 0, 2));
+  s.poll();
+  CHECK(h.sink.formats() ==
+        std::map<std::string, int>{{"aws_cloudtrail", 40}, {"pgaudit", 3}, {"ranger_audit", 7}});
+
+  // A rotated file and a truncated one start fresh: sniffed again.
+  std::filesystem::rename(dir.path() / "ranger.log", dir.path() / "ranger.log.1");
+  write_file(dir.path() / "ranger.log", pg_line(10) + pg_line(11));
+  ::truncate((dir.path() / "trail.log").c_str(), 0);
+  append_file(dir.path() / "trail.log", lines("t", 0, 2));
+  s.poll();
+  CHECK(h.sink.formats() ==
+        std::map<std::string, int>{{"aws_cloudtrail", 40}, {"pgaudit", 4}, {"ranger_audit", 9}});
+  CHECK(h.sink.counts()["t1"] == 1);
+  CHECK(h.sink.reasons() == std::map<std::string, int>{{"unknown_format", 2}});
+  s.stop();
+}
+
+TEST_CASE("file source decodes a 3 MB one-line Records file, plain and gzip",
+          "[file][cloudtrail]") {
+  TempDir dir("filesrc-records");
+  const int n = records_for(3 << 20);
+  const std::string text = records_line(n);
+  write_file(dir.path() / "a.json", text);
+  write_gzip_file(dir.path() / "b.json.gz", text);
+  for (const char* format : {"aws_cloudtrail", "auto"}) {
+    INFO(format);
+    SourceHarness h;
+    auto o = options((dir.path() / "*.json*").string());
+    o.format = format;
+    {
+      FileSource s(o, h.ctx);
+      s.start();
+      save(h, s);
+      s.stop();
+    }
+    CHECK(h.sink.rejects.empty());
+    CHECK(h.sink.formats() == std::map<std::string, int>{{"aws_cloudtrail", 2 * n}});
+    CHECK(h.sink.counts()[fmt::format("ev-{:06}", n - 1)] == 2);
+    for (const auto& c : h.checkpoints.load("ranger")) {
+      CHECK(c.offset == std::filesystem::file_size(c.stream));
+    }
+  }
+}
+
+TEST_CASE("file source: a Records line over the document cap is one reject, nothing else lost",
+          "[file][cloudtrail]") {
+  TempDir dir("filesrc-records-cap");
+  const auto f = dir.path() / "trail.json";
+  const std::string over = records_line(records_for(80 << 10));
+  write_file(f, over + records_line(3));
+  write_gzip_file(dir.path() / "trail.json.gz", over + records_line(3));
+  SourceHarness h;
+  h.ctx.decoder_options.max_line_bytes = 1024;  // document cap 64 KiB
+  auto o = options((dir.path() / "trail.json*").string());
+  o.format = "aws_cloudtrail";
+  FileSource s(o, h.ctx);
+  s.start();
+  s.poll();
+  CHECK(h.sink.formats() == std::map<std::string, int>{{"aws_cloudtrail", 6}});
+  REQUIRE(h.sink.rejects.size() == 2);
+  for (const auto& r : h.sink.rejects) {
+    CHECK(r.reason == "line_too_long");
+    CHECK(r.pos.line == 1);
+    CHECK(r.detail.find("limit 65536") != std::string::npos);
+  }
+  s.stop();
+}
+
+TEST_CASE(
+    "file source: a multi-line pgaudit record across a checkpoint arrives whole after an "
+    "abrupt stop",
+    "[file][checkpoint]") {
+  TempDir dir("filesrc-pg-straddle");
+  const auto f = dir.path() / "postgresql.log";
+  const std::string head =
+      "2026-08-20 09:15:00.000 UTC etl dw [4900]: LOG:  AUDIT: SESSION,7,1,ROLE,GRANT,,,\"GRANT "
+      "SELECT\n";
+  const std::string middle = "\tON TABLE sales.orders\n";
+  const std::string tail = "\tTO PUBLIC\",<not logged>\n";
+  for (const char* format : {"pgaudit", "auto"}) {
+    INFO(format);
+    write_file(f, pg_line(1) + pg_line(2) + head + middle);
+    SourceHarness h;
+    auto o = options(f.string());
+    o.format = format;
+    {
+      // The pipeline commits while the statement is half written, then the
+      // process dies (no finish: the decoder's pending lines are gone).
+      FileSource s(o, h.ctx);
+      s.start();
+      save(h, s);
+    }
+    const auto cps = h.checkpoints.load("ranger");
+    REQUIRE(cps.size() == 1);
+    CHECK(cps[0].offset == pg_line(1).size() + pg_line(2).size());  // the statement's start
+    CHECK(cps[0].line == 2);
+    append_file(f, tail + pg_line(8));
+    {
+      FileSource s(o, h.ctx);
+      s.start();
+      save(h, s);
+      s.stop();
+    }
+    CHECK(h.sink.rejects.empty());
+    REQUIRE(h.sink.events.size() == 3);  // record 8 waits for the next line
+    CHECK(h.sink.ids[0] == "4821:1:1");
+    CHECK(h.sink.ids[1] == "4821:2:1");
+    const auto& grant = h.sink.events[2];
+    CHECK(grant.event_uid == "4900:7:1");
+    CHECK(grant.query == "GRANT SELECT\nON TABLE sales.orders\nTO PUBLIC");
+    CHECK(grant.object.name == "dw.sales.orders");
+    CHECK(grant.pos.line == 3);
+  }
 }

@@ -131,3 +131,48 @@ TEST_CASE("kafka source: uncommitted messages are delivered again after a restar
   }
   CHECK(h.sink.counts().size() == 50);
 }
+
+TEST_CASE("kafka source: a record sent over several messages is not committed half-read",
+          "[kafka][pgaudit]") {
+  MockCluster mock;
+  auto o = kafka_options(mock.bootstraps);
+  o.format = "pgaudit";
+  auto pg_line = [](int id) {
+    return fmt::format(
+        "2026-08-20 09:14:{:02}.000 UTC alice dw [4821]: LOG:  AUDIT: "
+        "SESSION,{},1,READ,SELECT,TABLE,sales.orders,SELECT 1,<not logged>",
+        id % 60, id);
+  };
+  // One statement, one message per physical line (as a line shipper sends it).
+  mock.produce(pg_line(1), "k");
+  mock.produce(
+      "2026-08-20 09:15:00.000 UTC etl dw [4900]: LOG:  AUDIT: SESSION,7,1,ROLE,GRANT,,,\"GRANT "
+      "SELECT",
+      "k");
+  mock.produce("\tON TABLE sales.orders", "k");
+  mock.flush();
+  SourceHarness h;
+  h.ctx.commit_now = nullptr;
+  {
+    KafkaSource s(o, h.ctx);
+    s.start();
+    REQUIRE(h.run_until([&] { return s.messages() >= 3; }, 30000));
+    s.stop();
+    s.on_durable();  // commits; then the process is gone, the half statement with it
+  }
+  CHECK(h.sink.ids == std::vector<std::string>{"4821:1:1"});
+  mock.produce("\tTO PUBLIC\",<not logged>", "k");
+  mock.produce(pg_line(8), "k");
+  mock.flush();
+  {
+    KafkaSource s(o, h.ctx);
+    s.start();
+    const bool got = h.run_until([&] { return h.sink.ids.size() >= 2; }, 30000);
+    INFO(h.log_text());
+    REQUIRE(got);
+    s.stop();
+  }
+  CHECK(h.sink.rejects.empty());
+  CHECK(h.sink.ids == std::vector<std::string>{"4821:1:1", "4900:7:1"});
+  CHECK(h.sink.events[1].query == "GRANT SELECT\nON TABLE sales.orders\nTO PUBLIC");
+}

@@ -1,5 +1,5 @@
 // Syslog over real UDP and TCP sockets and HTTP ingest over a real
-// connection, all on 127.0.0.1.
+// connection, all on 127.0.0.1, with a named format and with format auto.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -12,6 +12,7 @@
 
 #include "detectors/sources/http_source.h"
 #include "detectors/sources/syslog_source.h"
+#include "tests/records_file.h"
 #include "tests/sources/sources_support.h"
 
 using namespace sevwatch::testing;
@@ -169,4 +170,78 @@ TEST_CASE("constant-time compare", "[http]") {
   CHECK_FALSE(constant_time_equal("abc", "abcd"));
   CHECK_FALSE(constant_time_equal("", "a"));
   CHECK(constant_time_equal("", ""));
+}
+
+TEST_CASE("HTTP ingest with format auto: each record to the format that claims it",
+          "[http][auto]") {
+  SourceHarness h;
+  HttpOptions o;
+  o.name = "http";
+  o.format = "auto";
+  o.listen = "127.0.0.1:0";
+  o.token = "s3cret-token";
+  HttpSource s(o, h.ctx);
+  s.start();
+  const auto port = s.local_port();
+  REQUIRE(port != 0);
+  const std::string body = ranger_line("h1") + "\n" +  // picks ranger_audit
+                           trail_record(5) + "\n" +    // CloudTrail claims it
+                           R"({"repoType":3,"reqUser":"bob","access":"SELECT"})" +
+                           "\n" +                  // Ranger's, but bad
+                           "not a log at all\n" +  // nobody's
+                           "2026-08-20 09:14:03.000 UTC alice dw [4821]: LOG:  AUDIT: "  // pgaudit
+                           "SESSION,3,1,READ,SELECT,TABLE,sales.orders,SELECT 1,<not logged>\n"
+                           "garbage after pgaudit\n" +  // nobody's, held by the pgaudit decoder
+                           ranger_line("h2") +
+                           "\n";
+  auto f = std::async(std::launch::async, [port, req = post("s3cret-token", body)] {
+    return http_exchange(port, req);
+  });
+  REQUIRE(h.run_until([&] { return h.sink.ids.size() == 4; }));
+  s.on_durable();
+  REQUIRE(h.run_until(
+      [&] { return f.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready; }));
+  const std::string response = f.get();
+  CHECK(response.find("\"accepted\":7,\"events\":4,\"rejected\":3") != std::string::npos);
+  CHECK(h.sink.ids == std::vector<std::string>{"h1", "ev-000005", "4821:3:1", "h2"});
+  CHECK(h.sink.formats() ==
+        std::map<std::string, int>{{"aws_cloudtrail", 1}, {"pgaudit", 1}, {"ranger_audit", 2}});
+  REQUIRE(h.sink.rejects.size() == 3);
+  CHECK(h.sink.rejects[0].reason == "missing_field");
+  CHECK(h.sink.rejects[0].pos.line == 3);
+  CHECK(h.sink.rejects[1].reason == "unknown_format");
+  CHECK(h.sink.rejects[1].raw == "not a log at all");
+  CHECK(h.sink.rejects[1].pos.line == 4);
+  CHECK(h.sink.rejects[2].reason == "unknown_format");
+  CHECK(h.sink.rejects[2].raw == "garbage after pgaudit");
+  CHECK(h.sink.rejects[2].pos.line == 6);
+  s.stop();
+}
+
+TEST_CASE("syslog over UDP with format auto: detected from the first message, re-sniffed",
+          "[syslog][udp][auto]") {
+  SourceHarness h;
+  auto o = syslog_options();
+  o.format = "auto";
+  o.max_message_bytes = 4096;
+  SyslogUdpSource s(o, h.ctx);
+  s.start();
+  asio::io_context client_io;
+  udp::socket client(client_io, udp::endpoint(udp::v4(), 0));
+  const udp::endpoint to(asio::ip::make_address("127.0.0.1"), s.local_port());
+  auto send = [&](const std::string& message) {
+    client.send_to(asio::buffer("<134>1 2026-08-20T10:00:00Z host app - - - " + message), to);
+    // In order: one datagram at a time.
+    const auto before = h.sink.ids.size() + h.sink.rejects.size();
+    h.run_until([&] { return h.sink.ids.size() + h.sink.rejects.size() > before; }, 2000);
+  };
+  send(ranger_line("u1"));
+  send(trail_record(9));
+  send("{\"neither\":\"ranger nor anything\"}");
+  send(ranger_line("u2"));
+  CHECK(h.sink.ids == std::vector<std::string>{"u1", "ev-000009", "u2"});
+  REQUIRE(h.sink.rejects.size() == 1);
+  CHECK(h.sink.rejects[0].reason == "unknown_format");
+  CHECK(h.sink.rejects[0].detail.find("aws_cloudtrail") != std::string::npos);
+  s.stop();
 }

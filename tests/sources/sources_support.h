@@ -28,8 +28,23 @@ inline std::string ranger_line(const std::string& id, int minute = 0) {
 
 struct RecordingSink : src::IngestSink {
   std::vector<std::string> ids;  // event_uid, in arrival order
+  std::vector<detectors::AccessEvent> events;
   std::vector<src::Reject> rejects;
-  void on_event(detectors::AccessEvent&& e) override { ids.push_back(e.event_uid); }
+  void on_event(detectors::AccessEvent&& e) override {
+    ids.push_back(e.event_uid);
+    events.push_back(std::move(e));
+  }
+  // Events per format.
+  std::map<std::string, int> formats() const {
+    std::map<std::string, int> m;
+    for (const auto& e : events) ++m[e.format];
+    return m;
+  }
+  std::map<std::string, int> reasons() const {
+    std::map<std::string, int> m;
+    for (const auto& r : rejects) ++m[r.reason];
+    return m;
+  }
   void on_reject(src::Reject&& r) override { rejects.push_back(std::move(r)); }
   std::map<std::string, int> counts() const {
     std::map<std::string, int> m;

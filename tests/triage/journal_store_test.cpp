@@ -1,7 +1,8 @@
 // The rule engine's state in the store (migration 5), on SQLite and, when
 // SEVWATCH_TEST_PG_URL names a server, PostgreSQL: the grant journal keeps
 // rows in order per journal name, inside the caller's transaction (a rollback
-// leaves nothing), and pages; engine_state values are replaced by key.
+// leaves nothing), and pages; engine_state values are replaced by key; a
+// compaction deletes and rewrites rows of one journal, atomically.
 #include <catch2/catch.hpp>
 
 #include "tests/triage/store_test_support.h"
@@ -93,4 +94,44 @@ TEMPLATE_TEST_CASE("store: engine state values are replaced by key", "[store][jo
   CHECK(store->get_state("baselines/run") ==
         std::optional<std::string>("sevwatch-baselines 1\n'quoted'\t\"x\"\n"));
   CHECK(store->get_state("baselines/other") == std::optional<std::string>(""));
+}
+
+TEMPLATE_TEST_CASE("store: a journal compaction deletes and rewrites rows of one journal",
+                   "[store][journal]", sevwatch::testing::SqliteBackend,
+                   sevwatch::testing::PgBackend) {
+  TestType b;
+  if (!b.available()) return;
+  auto store = sevwatch::testing::open_store_at(b.url());
+  auto run = rows(0, 6);
+  auto other = rows(100, 2);
+  store->append_journal("run", run);
+  store->append_journal("other", other);
+  const std::vector<std::int64_t> remove{run[1].seq, run[3].seq, other[0].seq};
+  const std::vector<JournalRow> rewrite{JournalRow{run[2].seq, 0, "M|c1.db1.t1,"},
+                                        JournalRow{other[1].seq, 0, "M|not,this,"}};
+
+  // Rolled back with the caller's transaction: nothing changes.
+  store->begin();
+  CHECK(store->compact_journal("run", remove, rewrite) == 2);
+  store->rollback();
+  CHECK(store->load_journal("run", 0, 100).size() == 6);
+
+  CHECK(store->compact_journal("run", remove, rewrite) == 2);  // a transaction of its own
+  const auto left = store->load_journal("run", 0, 100);
+  REQUIRE(left.size() == 4);
+  CHECK(left[0].event == run[0].event);
+  CHECK(left[1].seq == run[2].seq);
+  CHECK(left[1].event == "M|c1.db1.t1,");
+  CHECK(left[1].at_ms == run[2].at_ms);  // kept
+  CHECK(left[2].event == run[4].event);
+  CHECK(left[3].event == run[5].event);
+  // Rows of another journal are never touched, even when named.
+  const auto others = store->load_journal("other", 0, 100);
+  REQUIRE(others.size() == 2);
+  CHECK(others[1].event == other[1].event);
+  // New rows still come after the kept ones.
+  auto more = rows(6, 1);
+  store->append_journal("run", more);
+  CHECK(more[0].seq > run[5].seq);
+  CHECK(store->compact_journal("run", {}, {}) == 0);
 }
