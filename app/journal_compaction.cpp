@@ -1,9 +1,9 @@
 #include "app/journal_compaction.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>  // DEBUG-REMOVE
-#include <cctype>
 #include <map>
 #include <numeric>
 #include <set>
@@ -413,11 +413,6 @@ CompactionPlan plan_compaction(const std::vector<triage::JournalRow>& journal,
   Analysis a = analyse(journal, context, rules, settings);
   const JournalText text = JournalText::read_by(rules);
   const bool surround = stateful_sees_exposure(rules);
-  // Stateful rules that read exposure (e.g. counts of exposed reads) depend
-  // on reads the snapshot below does not capture exactly (a randomized test
-  // found a window that replayed differently): for such rule sets only the
-  // text is stripped, and no row is removed.
-  if (surround) return make_plan(journal, a, {}, text, 3);
   // Level 0, then 1 (also rows that share a catalog with kept ones), then 2
   // (also every row an exposure finding or a grant needs), then 3 (text only).
   const auto keep0 = close_over(a, a.seed, surround);
@@ -440,7 +435,9 @@ CompactionPlan plan_compaction(const std::vector<triage::JournalRow>& journal,
     if (got_dbg == a.snapshot) {
       return plan;
     }
-    if (std::getenv("DBGC")) fprintf(stderr, "=== FULL\n%s\n=== COMPACTED\n%s\n=== END\n", a.snapshot.c_str(), got_dbg.c_str());  // DEBUG-REMOVE
+    if (std::getenv("DBGC"))
+      fprintf(stderr, "=== FULL\n%s\n=== COMPACTED\n%s\n=== END\n", a.snapshot.c_str(),
+              got_dbg.c_str());  // DEBUG-REMOVE
   }
   return make_plan(journal, a, {}, text, 3);
 }
