@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <cstdlib>  // DEBUG-REMOVE
 #include <map>
 #include <numeric>
 #include <set>
@@ -431,13 +429,9 @@ CompactionPlan plan_compaction(const std::vector<triage::JournalRow>& journal,
     }
     auto plan = make_plan(journal, a, keep, text, level);
     if (plan.remove.empty() && plan.to_mentions == 0) return plan;  // text only: nothing to check
-    const auto got_dbg = snapshot_of(apply_plan(journal, plan), context, rules, a.floor_ms);
-    if (got_dbg == a.snapshot) {
+    if (snapshot_of(apply_plan(journal, plan), context, rules, a.floor_ms) == a.snapshot) {
       return plan;
     }
-    if (std::getenv("DBGC"))
-      fprintf(stderr, "=== FULL\n%s\n=== COMPACTED\n%s\n=== END\n", a.snapshot.c_str(),
-              got_dbg.c_str());  // DEBUG-REMOVE
   }
   return make_plan(journal, a, {}, text, 3);
 }

@@ -38,9 +38,10 @@
 // from the first finding holding it, so a dropped finding changes which one
 // that is. Then a plan that also keeps every row naming a catalog a kept row
 // names is tried, then one that keeps every row an exposure finding or a grant
-// needs, then one that only strips text. What is not compared: aggregate and sequence state holds
-// the same events within each rule's reach, but groups or pending steps that only older rows made
-// are gone, which only `max_groups` limits can tell.
+// needs, then one that only strips text. What is not compared: aggregate and
+// sequence state holds the same events within each rule's reach, but groups
+// or pending steps that only older rows made are gone, which only
+// `max_groups` limits can tell.
 #pragma once
 
 #include <cstdint>
