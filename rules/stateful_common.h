@@ -14,7 +14,6 @@
 #include "detectors/access_event.h"
 #include "detectors/event_time.h"
 #include "rules/finding.h"
-#include "rules/name_table.h"
 #include "rules/rule.h"
 #include "rules/string_map.h"
 
@@ -22,15 +21,6 @@ namespace sevwatch::rules::detail {
 
 template <typename V>
 using StringMap = FlatStringMap<V>;
-
-class Interner {
- public:
-  std::uint32_t id(std::string_view s) { return table_.intern(s); }
-  const std::string& name(std::uint32_t id) const { return table_.name(id); }
-
- private:
-  NameTable table_;
-};
 
 struct OpenFinding {
   std::string key;

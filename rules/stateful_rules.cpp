@@ -7,13 +7,13 @@
 #include <list>
 #include <queue>
 
+#include "rules/name_table.h"
 #include "rules/stateful_common.h"
 
 namespace sevwatch::rules {
 namespace {
 
 using detail::FindingTable;
-using detail::Interner;
 using detail::StringMap;
 
 std::string_view function_name(AggregateSpec::Function f) {
@@ -156,7 +156,7 @@ class AggregateRule : public StatefulRule {
     exposure_ = &fields.exposure();
     if (const auto id = fields.object()) return *id;
     const auto& name = fields.event().object.name;
-    return name.empty() ? kNoObject : (objects_.id(name) | kOwnObject);
+    return name.empty() ? kNoObject : (objects_.intern(name) | kOwnObject);
   }
   const std::string& object_name(std::uint32_t id) const {
     return (id & kOwnObject) != 0 ? objects_.name(id & ~kOwnObject) : exposure_->name(id);
@@ -267,7 +267,7 @@ class AggregateRule : public StatefulRule {
   std::vector<std::string_view> vals_;
   StringMap<std::unique_ptr<Group>> groups_;
   std::list<Group*> lru_;
-  Interner objects_;  // objects the engine did not intern (see object_id)
+  NameTable objects_;  // objects the engine did not intern (see object_id)
   const ExposureState* exposure_ = nullptr;
   FindingTable findings_;
   std::uint64_t reported_ = 0;
