@@ -1,6 +1,7 @@
 #include "detectors/input_reader.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "detectors/mapped_file.h"
 #include "detectors/raw_record.h"
 
 namespace sevwatch::detectors {
@@ -37,8 +39,9 @@ std::string known_names(const DecoderRegistry& registry) {
   return out;
 }
 
-// Splits a (possibly gzip-compressed: zlib detects the magic bytes and reads
-// plain files through) stream into lines. A line is handed out as a view into
+// Splits a stream into lines: a plain regular file through mapped windows
+// (`MappedFile`), anything else (gzip, stdin, pipes) through zlib, which
+// detects the magic bytes and reads plain input through. A line is handed out as a view into
 // the chunk buffer when it fits in one chunk, else assembled in `carry_`; a
 // line over the cap is measured and skipped, never buffered whole. A line
 // past `max_line` asks `cap_for` (with its first bytes) whether it may grow
@@ -48,8 +51,12 @@ class LineReader {
   enum class Status { line, too_long, end, error };
   using CapFn = std::function<std::size_t(std::string_view head)>;
 
-  LineReader(gzFile gz, std::size_t max_line, CapFn cap_for)
-      : gz_(gz), buf_(kChunkBytes), max_(max_line), cap_for_(std::move(cap_for)) {}
+  LineReader(gzFile gz, MappedFile* mapped, std::size_t max_line, CapFn cap_for)
+      : gz_(gz),
+        mapped_(mapped),
+        buf_(mapped != nullptr ? 0 : kChunkBytes),
+        max_(max_line),
+        cap_for_(std::move(cap_for)) {}
 
   // On `line`: `out` is valid until the next call. On `too_long`: `length`
   // says how long the skipped line was.
@@ -71,6 +78,11 @@ class LineReader {
           if (len == 0 && !too_long) return Status::end;
           return deliver(out, line_no, length, len, too_long, /*newline=*/false, {});
         }
+        if (mapped_ != nullptr) {
+          if (!fetch_mapped()) return Status::error;
+          continue;
+        }
+        chunk_ = buf_.data();
         const int n = gzread(gz_, buf_.data(), static_cast<unsigned>(buf_.size()));
         if (n < 0) {
           int code = 0;
@@ -88,7 +100,7 @@ class LineReader {
         end_ = static_cast<std::size_t>(n);
         continue;
       }
-      const char* start = buf_.data() + begin_;
+      const char* start = chunk_ + begin_;
       const auto avail = end_ - begin_;
       const auto* nl = static_cast<const char*>(std::memchr(start, '\n', avail));
       const std::size_t seg = nl == nullptr ? avail : static_cast<std::size_t>(nl - start);
@@ -144,6 +156,27 @@ class LineReader {
     return Status::line;
   }
 
+  // The next mapped window, or the end of the file.
+  bool fetch_mapped() {
+    std::size_t n = 0;
+    if (mapped_->next(chunk_, n)) {
+      begin_ = 0;
+      end_ = n;
+      return true;
+    }
+    if (mapped_->error() != nullptr) {
+      error_ = mapped_->error();
+      return false;
+    }
+    if (mapped_->shrank()) {
+      error_ = "the file shrank while it was read (truncated by another process?)";
+      return false;
+    }
+    eof_ = true;
+    begin_ = end_ = 0;
+    return true;
+  }
+
   void ask_cap(std::string_view head) {
     if (cap_asked_ || !cap_for_) return;
     cap_asked_ = true;
@@ -151,7 +184,9 @@ class LineReader {
   }
 
   gzFile gz_;
+  MappedFile* mapped_;
   std::vector<char> buf_;
+  const char* chunk_ = nullptr;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   bool eof_ = false;
@@ -206,7 +241,18 @@ InputResult read_input(const std::string& path, std::string_view format,
     result.error = path + ": " + std::strerror(errno);
     return result;
   }
-  GzPtr gz(gzdopen(fd, "rb"));
+  // A plain regular file is mapped; gzip (by its magic bytes), stdin and
+  // pipes go through zlib.
+  std::unique_ptr<MappedFile> mapped;
+  struct stat st {};
+  if (path != "-" && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    unsigned char magic[2] = {0, 0};
+    if (::pread(fd, magic, 2, 0) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+      mapped = std::make_unique<MappedFile>(fd, static_cast<std::uint64_t>(st.st_size));
+      if (!mapped->ok()) mapped.reset();  // every handler slot taken: read() instead
+    }
+  }
+  GzPtr gz(gzdopen(fd, "rb"));  // owns fd (closes it) in both cases
   if (!gz) {
     ::close(fd);
     result.error = path + ": cannot open for reading";
@@ -214,7 +260,7 @@ InputResult read_input(const std::string& path, std::string_view format,
   }
   gzbuffer(gz.get(), 1 << 17);
   // Until the format is known, a line may be as long as any format allows.
-  LineReader reader(gz.get(), options.max_line_bytes, [&](std::string_view head) {
+  LineReader reader(gz.get(), mapped.get(), options.max_line_bytes, [&](std::string_view head) {
     return info != nullptr ? info->max_line_for(head, options)
                            : registry.max_line_for(head, options);
   });
