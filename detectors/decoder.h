@@ -76,6 +76,12 @@ class Decoder {
   virtual std::string_view name() const = 0;
   // One physical line, without its newline. `pos` is the line's position.
   virtual void decode_line(std::string_view line, const SourcePos& pos, EventSink& sink) = 0;
+  // The same, for a line followed by at least kLinePadding readable bytes
+  // (the input's own next bytes, any content): a JSON decoder may parse it in
+  // place rather than copy it into a padded buffer. By default decode_line.
+  virtual void decode_padded_line(std::string_view line, const SourcePos& pos, EventSink& sink) {
+    decode_line(line, pos, sink);
+  }
   // End of stream: emit or reject anything still pending.
   virtual void finish(EventSink& sink) { (void)sink; }
   // Where the oldest record the decoder still holds (lines taken but not yet
@@ -102,6 +108,10 @@ struct DecoderInfo {
     return line_cap ? line_cap(head, options) : options.max_line_bytes;
   }
 };
+
+// How many readable bytes past a line's end decode_padded_line() may rely on
+// (simdjson's SIMDJSON_PADDING).
+inline constexpr std::size_t kLinePadding = 64;
 
 // How many first non-empty lines format `auto` reads to pick a decoder.
 inline constexpr std::size_t kSniffLines = 20;

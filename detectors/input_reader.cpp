@@ -83,6 +83,7 @@ class LineReader {
           continue;
         }
         chunk_ = buf_.data();
+        chunk_capacity_ = buf_.size();
         const int n = gzread(gz_, buf_.data(), static_cast<unsigned>(buf_.size()));
         if (n < 0) {
           int code = 0;
@@ -127,6 +128,13 @@ class LineReader {
     }
   }
 
+  // How many readable bytes follow `line` (the last one handed out) in the
+  // buffer it lies in: 0 for a line assembled in carry_.
+  std::size_t readable_after(std::string_view line) const {
+    if (line.data() < chunk_ || line.data() >= chunk_ + chunk_capacity_) return 0;
+    return static_cast<std::size_t>(chunk_ + chunk_capacity_ - (line.data() + line.size()));
+  }
+
   std::uint64_t lines() const { return lines_; }
   std::uint64_t bytes() const { return offset_; }
   // The cap the last line was held to.
@@ -160,6 +168,7 @@ class LineReader {
   bool fetch_mapped() {
     std::size_t n = 0;
     if (mapped_->next(chunk_, n)) {
+      chunk_capacity_ = n;
       begin_ = 0;
       end_ = n;
       return true;
@@ -187,6 +196,7 @@ class LineReader {
   MappedFile* mapped_;
   std::vector<char> buf_;
   const char* chunk_ = nullptr;
+  std::size_t chunk_capacity_ = 0;  // readable bytes from chunk_
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   bool eof_ = false;
@@ -337,7 +347,11 @@ InputResult read_input(const std::string& path, std::string_view format,
       continue;
     }
     if (options.keep_raw) raw_sink.set_line(line);
-    decoder->decode_line(line, pos, out);
+    if (reader.readable_after(line) >= kLinePadding) {
+      decoder->decode_padded_line(line, pos, out);
+    } else {
+      decoder->decode_line(line, pos, out);
+    }
   }
   raw_sink.set_line({});
   decoder->finish(out);

@@ -238,6 +238,17 @@ class RangerDecoder final : public Decoder {
   std::string_view name() const override { return kRangerAuditFormat; }
 
   void decode_line(std::string_view raw, const SourcePos& pos, EventSink& sink) override {
+    decode(raw, pos, sink, /*padded=*/false);
+  }
+  void decode_padded_line(std::string_view raw, const SourcePos& pos, EventSink& sink) override {
+    decode(raw, pos, sink, /*padded=*/true);
+  }
+
+ private:
+  // `padded`: kLinePadding readable bytes follow `raw` (trimming only adds
+  // to them), so simdjson reads the record where it lies.
+  void decode(std::string_view raw, const SourcePos& pos, EventSink& sink, bool padded) {
+    static_assert(kLinePadding >= simdjson::SIMDJSON_PADDING);
     const std::string_view line = trim_json_ws(raw);
     if (line.empty()) return;
     if (line.size() > opts_.max_line_bytes) {
@@ -255,11 +266,17 @@ class RangerDecoder final : public Decoder {
       return reject(sink, weird::kInvalidJson, pos, "not JSON");
     }
 
-    if (buf_.size() < line.size() + simdjson::SIMDJSON_PADDING) {
-      buf_.resize(line.size() + simdjson::SIMDJSON_PADDING);
+    simdjson::padded_string_view view;
+    if (padded) {
+      view = simdjson::padded_string_view(line.data(), line.size(),
+                                          line.size() + simdjson::SIMDJSON_PADDING);
+    } else {
+      if (buf_.size() < line.size() + simdjson::SIMDJSON_PADDING) {
+        buf_.resize(line.size() + simdjson::SIMDJSON_PADDING);
+      }
+      std::memcpy(buf_.data(), line.data(), line.size());
+      view = simdjson::padded_string_view(buf_.data(), line.size(), buf_.size());
     }
-    std::memcpy(buf_.data(), line.data(), line.size());
-    const simdjson::padded_string_view view(buf_.data(), line.size(), buf_.size());
 
     RangerFields f;
     od::document doc;
@@ -289,7 +306,6 @@ class RangerDecoder final : public Decoder {
     build(f, pos, sink);
   }
 
- private:
   // Reports nesting_too_deep / truncated_json and returns false for such lines.
   bool shape_ok(std::string_view line, const SourcePos& pos, EventSink& sink) {
     switch (scan_json_shape(line, opts_.max_depth)) {

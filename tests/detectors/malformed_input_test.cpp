@@ -1,6 +1,7 @@
 // Bad input never stops decoding: each bad record is counted under its reason
 // and every good record around it is still decoded.
 #include <string>
+#include <vector>
 
 #include "detectors/decoder.h"
 #include "detectors/input_reader.h"
@@ -10,6 +11,7 @@
 
 using namespace sevwatch::detectors;
 using sevwatch::detectors::testing::CollectingSink;
+using sevwatch::detectors::testing::render_all;
 
 namespace {
 
@@ -134,4 +136,40 @@ TEST_CASE("the decoder itself enforces the record cap and depth limit", "[malfor
   CHECK(sink.count(weird::kNestingTooDeep) == 1);
   CHECK(sink.count(weird::kMissingField) == 4);  // {}, the 3-deep one, two string ones
   CHECK(sink.events.empty());
+}
+
+TEST_CASE("a padded line decodes in place exactly as a copied one, whatever follows it",
+          "[malformed]") {
+  const std::vector<std::string> lines = {
+      good(1),
+      good(2) + "   ",
+      R"({"repoType":3,"repo":"prod_hive","reqUser":"x","evtTi)",
+      R"({"repoType":3,"reqUser":"x","evtTime":"2026-08-20 09:00:00.000","access":"SELECT")",
+      R"({"repoType":3,"reqUser":"x","evtTime":"2026-08-20 09:00:00.000","access":"SELECT"} trailing)",
+      R"({"reqUser":"esc\"aped \\ \u00e9","evtTime":"2026-08-20 09:00:00.000","access":"SELECT","result":1})",
+      R"({"reqUser":"n","evtTime":"2026-08-20 09:00:00.000","access":"SELECT","result":12)",
+      R"({"reqUser":"n","evtTime":"2026-08-20 09:00:00.000","access":"SELECT","seq_num":7})",
+      "{\"reqUser\":\"bad\xff\",\"evtTime\":\"2026-08-20 09:00:00.000\",\"access\":\"SELECT\"}",
+      repeat("[", 100),
+      "{" + repeat("\"a\":{", 70) + repeat("}", 70) + "}",
+      "null",
+      "{}",
+  };
+  // What follows the record in the input: digits, quotes and brackets that
+  // would change the record if the parser read past its end.
+  const std::string follow = "\n" + repeat("9\"}]{[,:", 16);
+  auto copied = make_ranger_decoder(DecoderOptions{});
+  auto in_place = make_ranger_decoder(DecoderOptions{});
+  CollectingSink a, b;
+  SourcePos pos{"x", 1, 0};
+  for (const auto& line : lines) {
+    INFO(line);
+    copied->decode_line(line, pos, a);
+    const std::string buffer = line + follow;
+    REQUIRE(buffer.size() - line.size() >= kLinePadding);
+    in_place->decode_padded_line(std::string_view(buffer.data(), line.size()), pos, b);
+    ++pos.line;
+  }
+  CHECK(a.events.size() == 4);
+  CHECK(render_all(b) == render_all(a));
 }
