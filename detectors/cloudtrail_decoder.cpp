@@ -159,9 +159,26 @@ class CloudTrailDecoder final : public JsonRecordDecoder {
   }
 
   void decode_line(std::string_view raw, const SourcePos& pos, EventSink& sink) override {
+    dispatch(raw, pos, sink, /*padded=*/false);
+  }
+  void decode_padded_line(std::string_view raw, const SourcePos& pos, EventSink& sink) override {
+    dispatch(raw, pos, sink, /*padded=*/true);
+  }
+
+  void finish(EventSink& sink) override {
+    if (mode_ == Mode::document && (buffering_ || dropping_)) {
+      if (buffering_) reject(sink, weird::kTruncatedJson, doc_pos_, "document ends early");
+      buffering_ = dropping_ = false;
+    }
+  }
+
+  const SourcePos* pending_from() const override { return buffering_ ? &doc_pos_ : nullptr; }
+
+ private:
+  void dispatch(std::string_view raw, const SourcePos& pos, EventSink& sink, bool padded) {
     if (mode_ == Mode::document) return document_line(raw, pos, sink);
     if (raw.size() > opts_.max_line_bytes) return long_line(raw, pos, sink);
-    if (mode_ == Mode::lines) return JsonRecordDecoder::decode_line(raw, pos, sink);
+    if (mode_ == Mode::lines) return decode_json_line(raw, pos, sink, padded);
     const std::string_view line = trim_json_ws(raw);
     if (line.empty()) return;
     if (mode_ == Mode::unknown) {
@@ -177,19 +194,8 @@ class CloudTrailDecoder final : public JsonRecordDecoder {
       }
       mode_ = Mode::lines;
     }
-    JsonRecordDecoder::decode_line(raw, pos, sink);
+    decode_json_line(raw, pos, sink, padded);
   }
-
-  void finish(EventSink& sink) override {
-    if (mode_ == Mode::document && (buffering_ || dropping_)) {
-      if (buffering_) reject(sink, weird::kTruncatedJson, doc_pos_, "document ends early");
-      buffering_ = dropping_ = false;
-    }
-  }
-
-  const SourcePos* pending_from() const override { return buffering_ ? &doc_pos_ : nullptr; }
-
- private:
   enum class Mode { unknown, lines, document };
 
   // A line over max_line_bytes: a one-line Records file may be as long as a

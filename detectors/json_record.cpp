@@ -274,7 +274,9 @@ bool JsonRecordDecoder::maybe_too_deep(std::string_view text) const {
   return !depth_checked_ && count_open_brackets(text) > opts_.max_depth;
 }
 
-void JsonRecordDecoder::decode_line(std::string_view raw, const SourcePos& pos, EventSink& sink) {
+void JsonRecordDecoder::decode_json_line(std::string_view raw, const SourcePos& pos,
+                                         EventSink& sink, bool padded) {
+  static_assert(kLinePadding >= simdjson::SIMDJSON_PADDING);
   dom::element record;
   // Whitespace around a JSON text changes nothing when it parses, so a line
   // that parses as it is needs no trimming (which would touch its last,
@@ -282,7 +284,7 @@ void JsonRecordDecoder::decode_line(std::string_view raw, const SourcePos& pos, 
   prefetch_following(raw);
   simdjson::error_code err = simdjson::UNINITIALIZED;
   if (raw.size() <= opts_.max_line_bytes) {
-    err = parser_.parse(raw.data(), raw.size()).get(record);
+    err = parser_.parse(raw.data(), raw.size(), /*realloc_if_needed=*/!padded).get(record);
     if (!err) {
       if (maybe_too_deep(raw) && !shape_ok(raw, pos, sink)) return;
       if (!record.is_object()) {

@@ -110,9 +110,18 @@ class JsonRecordDecoder : public Decoder {
  public:
   JsonRecordDecoder(const DecoderOptions& options, std::string_view format);
   std::string_view name() const override { return format_; }
-  void decode_line(std::string_view raw, const SourcePos& pos, EventSink& sink) override;
+  void decode_line(std::string_view raw, const SourcePos& pos, EventSink& sink) override {
+    decode_json_line(raw, pos, sink, /*padded=*/false);
+  }
+  void decode_padded_line(std::string_view raw, const SourcePos& pos, EventSink& sink) override {
+    decode_json_line(raw, pos, sink, /*padded=*/true);
+  }
 
  protected:
+  // `padded`: kLinePadding readable bytes follow `raw`, so simdjson parses it
+  // where it lies instead of copying it into its own padded buffer.
+  void decode_json_line(std::string_view raw, const SourcePos& pos, EventSink& sink, bool padded);
+
   virtual void on_record(dom::element record, const SourcePos& pos, EventSink& sink) = 0;
 
   // Checks and parses one complete JSON text (a line, or a buffered document
