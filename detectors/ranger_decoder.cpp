@@ -32,11 +32,14 @@ struct RangerFields {
   bool has_policy = false;
   std::int64_t policy = 0;
   std::string_view repo, req_user, evt_time, access, resource, res_type, sess, cli_ip, req_data, id;
+  // Some top-level value is an object or array: only then can the record
+  // nest deeper than the limit.
+  bool nested = false;
 };
 
 // The first '"' or '\\' at or after `p`, 8 bytes at a time. The caller knows
-// one comes before the input copy ends (a JSON string is closed: simdjson's
-// stage 1 checked) and that 7 bytes more are readable (the copy's padding).
+// one comes before the record ends (a JSON string is closed: simdjson's
+// stage 1 checked) and that 7 bytes more are readable (the padding).
 const char* quote_or_backslash(const char* p) {
   if constexpr (std::endian::native == std::endian::little) {
     constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
@@ -111,6 +114,11 @@ simdjson::error_code read_fields(od::object& obj, RangerFields& f) {
       if (auto e = field.unescaped_key().get(key)) return e;
     }
     od::value& v = field.value();
+    od::json_type type;
+    if (v.type().get(type) == simdjson::SUCCESS &&
+        (type == od::json_type::object || type == od::json_type::array)) {
+      f.nested = true;
+    }
     simdjson::error_code e = simdjson::SUCCESS;
     bool ignored = false;
     switch (key.size()) {
@@ -300,9 +308,12 @@ class RangerDecoder final : public Decoder {
       if (!shape_ok(line, pos, sink)) return;
       return reject(sink, weird::kInvalidJson, pos, simdjson::error_message(err));
     }
-    // Fewer brackets than the depth limit cannot nest too deep: only then
-    // does the record need the (slower) shape scan.
-    if (count_open_brackets(line) > opts_.max_depth && !shape_ok(line, pos, sink)) return;
+    // A record with no object or array value is one level deep; one with
+    // fewer brackets than the depth limit cannot nest too deep either. Only
+    // the rest need the (slower) shape scan.
+    if (f.nested && count_open_brackets(line) > opts_.max_depth && !shape_ok(line, pos, sink)) {
+      return;
+    }
     build(f, pos, sink);
   }
 
