@@ -7,7 +7,6 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
-#include <mutex>
 #include <numeric>
 #include <set>
 #include <thread>

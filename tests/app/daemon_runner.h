@@ -17,6 +17,14 @@
 
 namespace sevwatch::testing {
 
+// The shared `run` fixtures (tests/fixtures/run/).
+inline std::string run_exposure_rule() {
+  return read_file(fixture("run/broad_exposure_sensitive.yaml"));
+}
+inline std::string run_context_all_confidential() {
+  return read_file(fixture("run/context_all_confidential.yaml"));
+}
+
 inline pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& err_file,
                    const std::vector<std::string>& env = {}) {
   const pid_t pid = ::fork();

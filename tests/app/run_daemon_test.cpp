@@ -23,31 +23,6 @@ std::string grant_line(int k) {
          "\n";
 }
 
-constexpr const char* kContext = R"(organization:
-  principals: ["*"]
-sensitivity:
-  confidential: medium
-audiences:
-  company: [public]
-objects:
-  - match: "*"
-    sensitivity: confidential
-)";
-
-constexpr const char* kRule = R"(- rule: broad_exposure_sensitive
-  title: "Sensitive data readable by a broad audience"
-  description: test copy of the shipped rule
-  status: stable
-  owner: security
-  kind: exposure
-  condition: action in (grant, revoke)
-  exposure:
-    audiences: [internet, external, company, department]
-    min_level: medium
-    group_by: [catalog, audience]
-    rollout_gap: 1h
-)";
-
 // (dedup_key, objects, sev) of every incident, sorted.
 std::vector<std::string> incident_keys(const fs::path& db) {
   const auto r = run_cli({"incidents", "list", "--store", "sqlite:" + db.string(), "--json"});
@@ -100,8 +75,8 @@ TEST_CASE("sevwatch run with the example config follows a file; SIGTERM exits 0"
 TEST_CASE("sevwatch run: SIGKILL mid-way, restart from the checkpoint, nothing lost",
           "[run][crash]") {
   TempDir dir("run-crash");
-  write_file(dir.path() / "context.yaml", kContext);
-  write_file(dir.path() / "rules" / "exposure.yaml", kRule);
+  write_file(dir.path() / "context.yaml", run_context_all_confidential());
+  write_file(dir.path() / "rules" / "exposure.yaml", run_exposure_rule());
   write_file(dir.path() / "run.yaml", R"(context: context.yaml
 rules: [rules]
 store: sqlite:live.db

@@ -20,31 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kContext = R"(organization:
-  principals: ["*"]
-sensitivity:
-  confidential: medium
-audiences:
-  company: [public, PUBLIC]
-objects:
-  - match: "*"
-    sensitivity: confidential
-)";
-
-constexpr const char* kRule = R"(- rule: broad_exposure_sensitive
-  title: "Sensitive data readable by a broad audience"
-  description: test copy of the shipped rule
-  status: stable
-  owner: security
-  kind: exposure
-  condition: action in (grant, revoke)
-  exposure:
-    audiences: [internet, external, company, department]
-    min_level: medium
-    group_by: [catalog, audience]
-    rollout_gap: 1h
-)";
-
 std::string ranger_grant(int k) {
   return fmt::format(
       R"({{"repoType":3,"repo":"c{}","reqUser":"etl","evtTime":"2026-08-20 09:00:{:02}.000","access":"grant","resource":"db/t/*","resType":"@column","action":"grant","result":1,"reqData":"GRANT SELECT ON TABLE db.t TO GROUP public","id":"g-{}"}})"
@@ -62,8 +37,8 @@ std::string pg_line(int id) {
 
 // The run config: the given sources, a store and dead letter in `dir`.
 void write_config(const fs::path& dir, const std::string& sources) {
-  write_file(dir / "context.yaml", kContext);
-  write_file(dir / "rules" / "exposure.yaml", kRule);
+  write_file(dir / "context.yaml", run_context_all_confidential());
+  write_file(dir / "rules" / "exposure.yaml", run_exposure_rule());
   write_file(dir / "run.yaml", R"(context: context.yaml
 rules: [rules]
 store: sqlite:live.db

@@ -31,20 +31,6 @@ objects:
     audience: [team]
 )";
 
-constexpr const char* kExposureRule = R"(- rule: broad_exposure_sensitive
-  title: "Sensitive data readable by a broad audience"
-  description: test copy of the shipped rule
-  status: stable
-  owner: security
-  kind: exposure
-  condition: action in (grant, revoke)
-  exposure:
-    audiences: [internet, external, company, department]
-    min_level: medium
-    group_by: [catalog, audience]
-    rollout_gap: 1h
-)";
-
 constexpr const char* kEvidenceRule = R"(- rule: outsider_read_during_exposure
   title: "Exposed data read by principals outside its audience"
   description: test copy of the shipped rule
@@ -176,7 +162,7 @@ const std::string kPhase2 =
 
 TEST_CASE("sevwatch run: kill -9 and restart keep the engine state (journal and baselines)",
           "[run][crash][journal]") {
-  const std::string rules = std::string(kExposureRule) + kEvidenceRule + kFirstSeenRule;
+  const std::string rules = run_exposure_rule() + kEvidenceRule + kFirstSeenRule;
 
   // The reference: one process that never stops, fed in the same two steps.
   TempDir ref_dir("run-state-ref");
@@ -252,7 +238,7 @@ TEST_CASE("sevwatch run: kill -9 and restart keep the engine state (journal and 
 
 TEST_CASE("sevwatch run: SIGHUP reloads the rules; broken rules are refused", "[run][reload]") {
   TempDir dir("run-reload");
-  Daemon d = make_daemon(dir.path(), kExposureRule);
+  Daemon d = make_daemon(dir.path(), run_exposure_rule());
   append(d.log(), grant("c1", "t1", "10:00:00"));
   d.start();
   REQUIRE(d.logged("running: 1 source(s), 1 rule(s)"));
@@ -262,7 +248,7 @@ TEST_CASE("sevwatch run: SIGHUP reloads the rules; broken rules are refused", "[
   d.caught_up();
 
   // A new rule: outsiders' reads of exposed data become evidence.
-  write_file(dir.path() / "rules" / "rules.yaml", std::string(kExposureRule) + kEvidenceRule);
+  write_file(dir.path() / "rules" / "rules.yaml", run_exposure_rule() + kEvidenceRule);
   ::kill(d.pid, SIGHUP);
   REQUIRE(
       d.logged("rules reloaded (SIGHUP): 2 rule(s); exposure state rebuilt from 1 journal "
@@ -313,7 +299,7 @@ TEST_CASE("sevwatch run: SIGHUP reloads the rules; broken rules are refused", "[
 
 TEST_CASE("sevwatch run: rules_reload: watch reloads when a rule file changes", "[run][reload]") {
   TempDir dir("run-watch");
-  Daemon d = make_daemon(dir.path(), kExposureRule, "rules_reload: watch\n");
+  Daemon d = make_daemon(dir.path(), run_exposure_rule(), "rules_reload: watch\n");
   append(d.log(), grant("c1", "t1", "10:00:00"));
   d.start();
   REQUIRE(d.logged("and so does a change of a rule file"));
@@ -374,7 +360,7 @@ std::size_t journal_rows(const fs::path& db) {
 
 TEST_CASE("sevwatch run: the journal is compacted; kill -9 after it loses nothing",
           "[run][crash][journal][compaction]") {
-  const std::string rules = std::string(kExposureRule) + kEvidenceRule;
+  const std::string rules = run_exposure_rule() + kEvidenceRule;
   constexpr int kCycles = 12;
   constexpr int kBeforeKill = 8;
   // After the kill: the database granted as a whole reaches its three tables,
