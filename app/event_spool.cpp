@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -15,24 +16,65 @@ using detectors::AccessEvent;
 static_assert(sizeof(void*) != 8 || sizeof(AccessEvent) == 624,
               "AccessEvent changed: update EventSpool's encode/decode");
 
-void put_varint(std::string& b, std::uint64_t v) {
-  while (v >= 0x80) {
-    b.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
+// Writes a record straight into its chunk: the caller has made room for
+// `record_bound` bytes, so no write checks for space.
+class Writer {
+ public:
+  explicit Writer(char* p) : p_(p), start_(p) {}
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
   }
-  b.push_back(static_cast<char>(v));
+  void str(const std::string& s) {
+    varint(s.size());
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void strings(const std::vector<std::string>& v) {
+    varint(v.size());
+    for (const auto& s : v) str(s);
+  }
+  template <typename T>
+  void raw(T v) {
+    std::memcpy(p_, &v, sizeof(T));
+    p_ += sizeof(T);
+  }
+  void byte(char c) { *p_++ = c; }
+  std::size_t written() const { return static_cast<std::size_t>(p_ - start_); }
+
+ private:
+  char* p_;
+  char* start_;
+};
+
+constexpr std::size_t kVarintMax = 10;
+
+std::size_t bound(const std::string& s) {
+  return kVarintMax + s.size();
 }
 
-void put_str(std::string& b, const std::string& s) {
-  put_varint(b, s.size());
-  b.append(s);
+std::size_t bound(const std::vector<std::string>& v) {
+  std::size_t n = kVarintMax;
+  for (const auto& s : v) n += bound(s);
+  return n;
 }
 
-template <typename T>
-void put_raw(std::string& b, T v) {
-  char buf[sizeof(T)];
-  std::memcpy(buf, &v, sizeof(T));
-  b.append(buf, sizeof(T));
+// At least the size of the event's record (each length counted at its
+// longest varint).
+std::size_t record_bound(const AccessEvent& e) {
+  std::size_t n = 3 * 8 + 5;
+  for (const std::string* s :
+       {&e.format, &e.event_uid, &e.principal, &e.operation, &e.object.name, &e.object.columns,
+        &e.grant.target.name, &e.grant.target.columns, &e.grant.target_type, &e.client_ip, &e.query,
+        &e.session, &e.policy, &e.raw}) {
+    n += bound(*s);
+  }
+  n += bound(e.principal_groups) + bound(e.grant.privileges) + kVarintMax;
+  for (const auto& g : e.grant.grantees) n += 1 + bound(g.name);
+  return n;
 }
 
 class Reader {
@@ -70,53 +112,16 @@ class Reader {
   const char* p_;
 };
 
-void put_strings(std::string& b, const std::vector<std::string>& v) {
-  put_varint(b, v.size());
-  for (const auto& s : v) put_str(b, s);
-}
-
 }  // namespace
 
 EventSpool::Ref EventSpool::append(const AccessEvent& e) {
-  std::string& b = scratch_;
-  b.clear();
-  put_raw(b, e.time_ms);
-  put_raw(b, e.pos.line);
-  put_raw(b, e.pos.offset);
-  b.push_back(static_cast<char>(e.action));
-  b.push_back(static_cast<char>(e.result));
-  b.push_back(static_cast<char>(e.object.level));
-  b.push_back(static_cast<char>(e.grant.target.level));
-  b.push_back(static_cast<char>((e.time_zone_assumed ? 1 : 0) |
-                                (e.grant.with_grant_option ? 2 : 0) | (e.raw.empty() ? 0 : 4)));
-  put_str(b, e.format);
-  put_str(b, e.event_uid);
-  put_str(b, e.principal);
-  put_strings(b, e.principal_groups);
-  put_str(b, e.operation);
-  put_str(b, e.object.name);
-  put_str(b, e.object.columns);
-  put_strings(b, e.grant.privileges);
-  put_varint(b, e.grant.grantees.size());
-  for (const auto& g : e.grant.grantees) {
-    b.push_back(static_cast<char>(g.kind));
-    put_str(b, g.name);
-  }
-  put_str(b, e.grant.target.name);
-  put_str(b, e.grant.target.columns);
-  put_str(b, e.grant.target_type);
-  put_str(b, e.client_ip);
-  put_str(b, e.query);
-  put_str(b, e.session);
-  put_str(b, e.policy);
-  if (!e.raw.empty()) put_str(b, e.raw);  // flag 4
-
-  if (chunks_.empty() || used_.back() + b.size() > kChunkBytes) {
+  const std::size_t need = record_bound(e);
+  if (chunks_.empty() || used_.back() + need > kChunkBytes) {
     // Chunks are 2 MiB-aligned and advised into transparent huge pages: a
     // spool of a few hundred MB otherwise costs ~100k page faults, which on
     // a VM took a quarter of the scan's decode phase.
     constexpr std::size_t kHuge = 2 << 20;
-    const std::size_t size = (std::max(kChunkBytes, b.size()) + kHuge - 1) / kHuge * kHuge;
+    const std::size_t size = (std::max(kChunkBytes, need) + kHuge - 1) / kHuge * kHuge;
     auto* p = static_cast<char*>(std::aligned_alloc(kHuge, size));  // not zero-filled
     if (p == nullptr) throw std::bad_alloc();
     ::madvise(p, size, MADV_HUGEPAGE);  // advice only: failure is harmless
@@ -125,8 +130,38 @@ EventSpool::Ref EventSpool::append(const AccessEvent& e) {
   }
   const Ref ref{static_cast<std::uint32_t>(chunks_.size() - 1),
                 static_cast<std::uint32_t>(used_.back())};
-  std::memcpy(chunks_.back().get() + used_.back(), b.data(), b.size());
-  used_.back() += b.size();
+  Writer w(chunks_.back().get() + used_.back());
+  w.raw(e.time_ms);
+  w.raw(e.pos.line);
+  w.raw(e.pos.offset);
+  w.byte(static_cast<char>(e.action));
+  w.byte(static_cast<char>(e.result));
+  w.byte(static_cast<char>(e.object.level));
+  w.byte(static_cast<char>(e.grant.target.level));
+  w.byte(static_cast<char>((e.time_zone_assumed ? 1 : 0) | (e.grant.with_grant_option ? 2 : 0) |
+                           (e.raw.empty() ? 0 : 4)));
+  w.str(e.format);
+  w.str(e.event_uid);
+  w.str(e.principal);
+  w.strings(e.principal_groups);
+  w.str(e.operation);
+  w.str(e.object.name);
+  w.str(e.object.columns);
+  w.strings(e.grant.privileges);
+  w.varint(e.grant.grantees.size());
+  for (const auto& g : e.grant.grantees) {
+    w.byte(static_cast<char>(g.kind));
+    w.str(g.name);
+  }
+  w.str(e.grant.target.name);
+  w.str(e.grant.target.columns);
+  w.str(e.grant.target_type);
+  w.str(e.client_ip);
+  w.str(e.query);
+  w.str(e.session);
+  w.str(e.policy);
+  if (!e.raw.empty()) w.str(e.raw);  // flag 4
+  used_.back() += w.written();
   ++count_;
   return ref;
 }

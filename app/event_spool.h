@@ -44,7 +44,6 @@ class EventSpool {
   };
   std::vector<std::unique_ptr<char[], FreeChunk>> chunks_;
   std::vector<std::size_t> used_;
-  std::string scratch_;
   std::string file_;
   std::size_t count_ = 0;
 };
