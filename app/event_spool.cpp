@@ -14,7 +14,42 @@ using detectors::AccessEvent;
 
 // When this fires, AccessEvent gained or lost a field: teach the spool below.
 static_assert(sizeof(void*) != 8 || sizeof(AccessEvent) == 624,
-              "AccessEvent changed: update EventSpool's encode/decode");
+              "AccessEvent changed: update record() below");
+
+// The record's layout, written once: `Io` is Bound (sizing a const event),
+// Writer (encoding it) or Reader (restoring into an event).
+template <typename Io, typename Event>
+void record(Io& io, Event& e) {
+  io.fixed(e.time_ms);
+  io.fixed(e.pos.line);
+  io.fixed(e.pos.offset);
+  io.byte(e.action);
+  io.byte(e.result);
+  io.byte(e.object.level);
+  io.byte(e.grant.target.level);
+  io.flags(e);  // time_zone_assumed, with_grant_option, whether `raw` follows
+  io.str(e.format);
+  io.str(e.event_uid);
+  io.str(e.principal);
+  io.strings(e.principal_groups);
+  io.str(e.operation);
+  io.str(e.object.name);
+  io.str(e.object.columns);
+  io.strings(e.grant.privileges);
+  io.grantees(e.grant.grantees);
+  io.str(e.grant.target.name);
+  io.str(e.grant.target.columns);
+  io.str(e.grant.target_type);
+  io.str(e.client_ip);
+  io.str(e.query);
+  io.str(e.session);
+  io.str(e.policy);
+  io.raw_record(e.raw);
+}
+
+constexpr char kZoneAssumed = 1;
+constexpr char kWithGrantOption = 2;
+constexpr char kHasRaw = 4;
 
 // Writes a record straight into its chunk: the caller has made room for
 // `record_bound` bytes, so no write checks for space.
@@ -28,6 +63,21 @@ class Writer {
     }
     *p_++ = static_cast<char>(v);
   }
+  template <typename T>
+  void fixed(T v) {
+    std::memcpy(p_, &v, sizeof(T));
+    p_ += sizeof(T);
+  }
+  template <typename E>
+  void byte(E v) {
+    *p_++ = static_cast<char>(v);
+  }
+  void flags(const AccessEvent& e) {
+    has_raw_ = !e.raw.empty();
+    *p_++ = static_cast<char>((e.time_zone_assumed ? kZoneAssumed : 0) |
+                              (e.grant.with_grant_option ? kWithGrantOption : 0) |
+                              (has_raw_ ? kHasRaw : 0));
+  }
   void str(const std::string& s) {
     varint(s.size());
     std::memcpy(p_, s.data(), s.size());
@@ -37,44 +87,58 @@ class Writer {
     varint(v.size());
     for (const auto& s : v) str(s);
   }
-  template <typename T>
-  void raw(T v) {
-    std::memcpy(p_, &v, sizeof(T));
-    p_ += sizeof(T);
+  void grantees(const std::vector<detectors::Grantee>& v) {
+    varint(v.size());
+    for (const auto& g : v) {
+      byte(g.kind);
+      str(g.name);
+    }
   }
-  void byte(char c) { *p_++ = c; }
+  void raw_record(const std::string& s) {
+    if (has_raw_) str(s);
+  }
   std::size_t written() const { return static_cast<std::size_t>(p_ - start_); }
 
  private:
   char* p_;
   char* start_;
+  bool has_raw_ = false;
 };
 
-constexpr std::size_t kVarintMax = 10;
-
-std::size_t bound(const std::string& s) {
-  return kVarintMax + s.size();
-}
-
-std::size_t bound(const std::vector<std::string>& v) {
-  std::size_t n = kVarintMax;
-  for (const auto& s : v) n += bound(s);
-  return n;
-}
-
-// At least the size of the event's record (each length counted at its
-// longest varint).
-std::size_t record_bound(const AccessEvent& e) {
-  std::size_t n = 3 * 8 + 5;
-  for (const std::string* s :
-       {&e.format, &e.event_uid, &e.principal, &e.operation, &e.object.name, &e.object.columns,
-        &e.grant.target.name, &e.grant.target.columns, &e.grant.target_type, &e.client_ip, &e.query,
-        &e.session, &e.policy, &e.raw}) {
-    n += bound(*s);
+// The third `Io`: at least the size of the event's record (each length
+// counted at its longest varint), so a Writer never checks for space.
+class Bound {
+ public:
+  template <typename T>
+  void fixed(T) {
+    n_ += sizeof(T);
   }
-  n += bound(e.principal_groups) + bound(e.grant.privileges) + kVarintMax;
-  for (const auto& g : e.grant.grantees) n += 1 + bound(g.name);
-  return n;
+  template <typename E>
+  void byte(E) {
+    n_ += 1;
+  }
+  void flags(const AccessEvent&) { n_ += 1; }
+  void str(const std::string& s) { n_ += kVarintMax + s.size(); }
+  void strings(const std::vector<std::string>& v) {
+    n_ += kVarintMax;
+    for (const auto& s : v) str(s);
+  }
+  void grantees(const std::vector<detectors::Grantee>& v) {
+    n_ += kVarintMax;
+    for (const auto& g : v) n_ += 1 + kVarintMax + g.name.size();
+  }
+  void raw_record(const std::string& s) { str(s); }
+  std::size_t bytes() const { return n_; }
+
+ private:
+  static constexpr std::size_t kVarintMax = 10;
+  std::size_t n_ = 0;
+};
+
+std::size_t record_bound(const AccessEvent& e) {
+  Bound b;
+  record(b, e);
+  return b.bytes();
 }
 
 class Reader {
@@ -90,26 +154,48 @@ class Reader {
       shift += 7;
     }
   }
+  template <typename T>
+  void fixed(T& v) {
+    std::memcpy(&v, p_, sizeof(T));
+    p_ += sizeof(T);
+  }
+  template <typename E>
+  void byte(E& v) {
+    v = static_cast<E>(*p_++);
+  }
+  void flags(AccessEvent& e) {
+    const char f = *p_++;
+    e.time_zone_assumed = (f & kZoneAssumed) != 0;
+    e.grant.with_grant_option = (f & kWithGrantOption) != 0;
+    has_raw_ = (f & kHasRaw) != 0;
+  }
   void str(std::string& out) {
     const auto n = varint();
     out.assign(p_, n);
     p_ += n;
   }
-  template <typename T>
-  T raw() {
-    T v;
-    std::memcpy(&v, p_, sizeof(T));
-    p_ += sizeof(T);
-    return v;
-  }
   void strings(std::vector<std::string>& out) {
-    const auto n = varint();
-    out.resize(n);
+    out.resize(varint());
     for (auto& s : out) str(s);
+  }
+  void grantees(std::vector<detectors::Grantee>& out) {
+    out.resize(varint());
+    for (auto& g : out) {
+      byte(g.kind);
+      str(g.name);
+    }
+  }
+  void raw_record(std::string& out) {
+    if (has_raw_) {
+      str(out);
+    } else {
+      out.clear();
+    }
   }
 
  private:
   const char* p_;
+  bool has_raw_ = false;
 };
 
 }  // namespace
@@ -131,36 +217,7 @@ EventSpool::Ref EventSpool::append(const AccessEvent& e) {
   const Ref ref{static_cast<std::uint32_t>(chunks_.size() - 1),
                 static_cast<std::uint32_t>(used_.back())};
   Writer w(chunks_.back().get() + used_.back());
-  w.raw(e.time_ms);
-  w.raw(e.pos.line);
-  w.raw(e.pos.offset);
-  w.byte(static_cast<char>(e.action));
-  w.byte(static_cast<char>(e.result));
-  w.byte(static_cast<char>(e.object.level));
-  w.byte(static_cast<char>(e.grant.target.level));
-  w.byte(static_cast<char>((e.time_zone_assumed ? 1 : 0) | (e.grant.with_grant_option ? 2 : 0) |
-                           (e.raw.empty() ? 0 : 4)));
-  w.str(e.format);
-  w.str(e.event_uid);
-  w.str(e.principal);
-  w.strings(e.principal_groups);
-  w.str(e.operation);
-  w.str(e.object.name);
-  w.str(e.object.columns);
-  w.strings(e.grant.privileges);
-  w.varint(e.grant.grantees.size());
-  for (const auto& g : e.grant.grantees) {
-    w.byte(static_cast<char>(g.kind));
-    w.str(g.name);
-  }
-  w.str(e.grant.target.name);
-  w.str(e.grant.target.columns);
-  w.str(e.grant.target_type);
-  w.str(e.client_ip);
-  w.str(e.query);
-  w.str(e.session);
-  w.str(e.policy);
-  if (!e.raw.empty()) w.str(e.raw);  // flag 4
+  record(w, e);
   used_.back() += w.written();
   ++count_;
   return ref;
@@ -179,42 +236,8 @@ void EventSpool::FreeChunk::operator()(char* p) const {
 
 void EventSpool::read(Ref ref, AccessEvent& e) const {
   Reader r(chunks_[ref.chunk].get() + ref.offset);
-  e.time_ms = r.raw<std::int64_t>();
+  record(r, e);
   e.pos.file = file_;
-  e.pos.line = r.raw<std::uint64_t>();
-  e.pos.offset = r.raw<std::uint64_t>();
-  e.action = static_cast<detectors::Action>(r.raw<char>());
-  e.result = static_cast<detectors::Result>(r.raw<char>());
-  e.object.level = static_cast<detectors::ObjectLevel>(r.raw<char>());
-  e.grant.target.level = static_cast<detectors::ObjectLevel>(r.raw<char>());
-  const auto flags = r.raw<char>();
-  e.time_zone_assumed = (flags & 1) != 0;
-  e.grant.with_grant_option = (flags & 2) != 0;
-  r.str(e.format);
-  r.str(e.event_uid);
-  r.str(e.principal);
-  r.strings(e.principal_groups);
-  r.str(e.operation);
-  r.str(e.object.name);
-  r.str(e.object.columns);
-  r.strings(e.grant.privileges);
-  e.grant.grantees.resize(r.varint());
-  for (auto& g : e.grant.grantees) {
-    g.kind = static_cast<detectors::GranteeKind>(r.raw<char>());
-    r.str(g.name);
-  }
-  r.str(e.grant.target.name);
-  r.str(e.grant.target.columns);
-  r.str(e.grant.target_type);
-  r.str(e.client_ip);
-  r.str(e.query);
-  r.str(e.session);
-  r.str(e.policy);
-  if ((flags & 4) != 0) {
-    r.str(e.raw);
-  } else {
-    e.raw.clear();
-  }
 }
 
 std::size_t EventSpool::bytes() const {
