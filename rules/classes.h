@@ -12,11 +12,11 @@ namespace sevwatch::rules {
 enum class Level : std::uint8_t { critical, high, medium, low, public_ };
 
 enum class Audience : std::uint8_t {
-  internet,  // anonymous
-  external,  // authenticated principals outside the organization
-  company,  // everyone inside
-  department,  // a large internal group beyond need-to-know
-  narrow,  // a few principals beyond need-to-know
+  internet,     // anonymous
+  external,     // authenticated principals outside the organization
+  company,      // everyone inside
+  department,   // a large internal group beyond need-to-know
+  narrow,       // a few principals beyond need-to-know
   ineffective,  // a grant that does not take effect
 };
 

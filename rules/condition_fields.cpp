@@ -157,4 +157,10 @@ std::optional<std::vector<std::string>> raw_path(std::string_view name) {
   }
 }
 
+std::optional<FieldRef> find_field_ref(std::string_view name) {
+  if (const FieldInfo* f = find_field(name)) return field_ref(f->field);
+  if (auto path = raw_path(name)) return FieldRef{Field::principal, std::move(*path)};
+  return std::nullopt;
+}
+
 }  // namespace sevwatch::rules

@@ -85,4 +85,20 @@ inline bool is_raw_field(std::string_view name) {
 // raw field (no step, an empty step, an unterminated quote).
 std::optional<std::vector<std::string>> raw_path(std::string_view name);
 
+// A field a rule reads values of outside its conditions (aggregate
+// `group_by` and `field`, sequence `by` and `group_by`, first-seen `key`): a
+// catalog field, or a raw.<path> (then `field` is unused and `raw` holds the
+// path's steps).
+struct FieldRef {
+  Field field = Field::principal;
+  std::vector<std::string> raw;
+  bool is_raw() const { return !raw.empty(); }
+  bool operator==(const FieldRef& o) const { return field == o.field && raw == o.raw; }
+};
+inline FieldRef field_ref(Field f) {
+  return FieldRef{f, {}};
+}
+// The FieldRef `name` names: a catalog field or a well-formed raw.<path>.
+std::optional<FieldRef> find_field_ref(std::string_view name);
+
 }  // namespace sevwatch::rules

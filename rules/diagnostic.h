@@ -10,7 +10,7 @@ namespace sevwatch::rules {
 struct SourceLoc {
   std::string file;
   int line = 0;  // 1-based; 0 when unknown
-  int col = 0;  // 1-based; 0 when unknown
+  int col = 0;   // 1-based; 0 when unknown
 };
 
 enum class DiagSeverity { error, warning };

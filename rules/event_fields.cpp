@@ -188,13 +188,22 @@ void EventFields::raw_values(std::span<const std::string> path,
   }
 }
 
-void append_group_key(const FieldSource& source, const std::vector<Field>& fields,
+void field_values(const FieldSource& source, const FieldRef& field,
+                  std::vector<std::string_view>& out) {
+  if (field.is_raw()) {
+    source.raw_values(field.raw, out);
+  } else {
+    source.values(field.field, out);
+  }
+}
+
+void append_group_key(const FieldSource& source, const std::vector<FieldRef>& fields,
                       std::string& out) {
   thread_local std::vector<std::string_view> vals;
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (i > 0) out += '|';
     vals.clear();
-    source.values(fields[i], vals);
+    field_values(source, fields[i], vals);
     for (std::size_t j = 0; j < vals.size(); ++j) {
       if (j > 0) out += ',';
       out += vals[j];

@@ -44,9 +44,13 @@ class EventFields : public FieldSource {
   mutable std::uint64_t raw_parse_ = 0;  // the per-thread parse that holds e_.raw (0: none yet)
 };
 
+// Appends the values of a catalog field or a raw.<path> to `out`.
+void field_values(const FieldSource& source, const FieldRef& field,
+                  std::vector<std::string_view>& out);
+
 // Appends the values of `fields` to `out` as one group key: values of one
 // field joined by ',', fields by '|'. Does not allocate once `out` has grown.
-void append_group_key(const FieldSource& source, const std::vector<Field>& fields,
+void append_group_key(const FieldSource& source, const std::vector<FieldRef>& fields,
                       std::string& out);
 
 }  // namespace sevwatch::rules

@@ -51,8 +51,8 @@ struct Tier {
 struct AggregateSpec {
   enum class Function : std::uint8_t { count, count_distinct, sum };
   Function function = Function::count;
-  std::optional<Field> field;  // count_distinct, sum
-  std::vector<Field> group_by;
+  std::optional<FieldRef> field;  // count_distinct, sum
+  std::vector<FieldRef> group_by;
   std::int64_t window_ms = 3'600'000;
   bool sliding = true;      // false: tumbling windows aligned on the epoch
   std::vector<Tier> tiers;  // ascending; the first opens the finding
@@ -68,8 +68,8 @@ struct SequenceStep {
 };
 
 struct SequenceSpec {
-  std::vector<Field> by;        // pairs A with B
-  std::vector<Field> group_by;  // findings (default: by)
+  std::vector<FieldRef> by;        // pairs A with B
+  std::vector<FieldRef> group_by;  // findings (default: by)
   std::int64_t within_ms = 900'000;
   std::vector<SequenceStep> steps;  // exactly two: A, B
   bool absent = false;              // fire when B does NOT follow A within `within`
@@ -78,7 +78,7 @@ struct SequenceSpec {
 };
 
 struct FirstSeenSpec {
-  std::vector<Field> key;  // e.g. [principal, object.sensitivity]
+  std::vector<FieldRef> key;  // e.g. [principal, object.sensitivity]
   std::int64_t lookback_ms = 30LL * 86'400'000;
   std::int64_t learn_ms = 7LL * 86'400'000;  // no findings while the baseline is this young
   int sev = 4;

@@ -44,7 +44,7 @@ class RuleReader {
   bool duration(const YAML::Node& n, const char* what, std::int64_t& out);
   bool integer(const YAML::Node& n, const char* what, long long& out);
   bool boolean(const YAML::Node& n, const char* what, bool& out);
-  bool fields(const YAML::Node& n, const char* what, std::vector<Field>& out);
+  bool fields(const YAML::Node& n, const char* what, std::vector<FieldRef>& out);
   void unknown_key(const YAML::Node& key, const char* where);
   std::size_t error_count() const;
 

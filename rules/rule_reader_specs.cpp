@@ -75,23 +75,28 @@ bool RuleReader::boolean(const YAML::Node& n, const char* what, bool& out) {
   return false;
 }
 
-bool RuleReader::fields(const YAML::Node& n, const char* what, std::vector<Field>& out) {
+bool RuleReader::fields(const YAML::Node& n, const char* what, std::vector<FieldRef>& out) {
   std::vector<std::string> names;
   if (!string_list(n, what, names)) return false;
   bool ok = true;
   out.clear();
   for (std::size_t i = 0; i < names.size(); ++i) {
-    const FieldInfo* f = find_field(names[i]);
-    if (f == nullptr) {
-      diags_.error("E_UNKNOWN_FIELD", loc(n.IsSequence() ? n[i] : n),
-                   fmt::format("unknown field '{}' in '{}'{}", names[i], what,
-                               is_raw_field(names[i])
-                                   ? " (raw.<path> fields work in conditions and exceptions only)"
-                                   : ""));
+    const auto at = loc(n.IsSequence() ? n[i] : n);
+    auto f = find_field_ref(names[i]);
+    if (!f) {
+      if (is_raw_field(names[i])) {
+        diags_.error("E_RAW_PATH", at,
+                     fmt::format("'{}' in '{}' is not a path into the source record (raw.key.key, "
+                                 "raw.list.0.key, raw.\"key with.dots\".key)",
+                                 names[i], what));
+      } else {
+        diags_.error("E_UNKNOWN_FIELD", at,
+                     fmt::format("unknown field '{}' in '{}'", names[i], what));
+      }
       ok = false;
       continue;
     }
-    out.push_back(f->field);
+    out.push_back(std::move(*f));
   }
   return ok;
 }
@@ -217,7 +222,7 @@ void RuleReader::read_aggregate(const YAML::Node& n, AggregateSpec& spec) {
                      fmt::format("function '{}' must be count, count_distinct or sum", s));
       }
     } else if (key == "field") {
-      std::vector<Field> f;
+      std::vector<FieldRef> f;
       if (fields(v, "field", f) && f.size() == 1) spec.field = f[0];
     } else if (key == "group_by") {
       fields(v, "group_by", spec.group_by);

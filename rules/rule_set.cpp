@@ -30,8 +30,28 @@ void note_fields(const ast::Expr& e, FieldBits& out) {
   }
 }
 
-void note_fields(const std::vector<Field>& fields, FieldBits& out) {
-  for (const auto f : fields) out.set(static_cast<std::size_t>(f));
+void note_fields(const std::vector<FieldRef>& fields, FieldBits& out) {
+  for (const auto& f : fields) {
+    if (!f.is_raw()) out.set(static_cast<std::size_t>(f.field));
+  }
+}
+
+bool any_raw(const std::vector<FieldRef>& fields) {
+  return std::any_of(fields.begin(), fields.end(), [](const FieldRef& f) { return f.is_raw(); });
+}
+
+// Whether the rule reads raw.<path> values outside its conditions.
+bool reads_raw_values(const Rule& r) {
+  switch (r.kind) {
+    case RuleKind::aggregate:
+      return any_raw(r.aggregate.group_by) || (r.aggregate.field && r.aggregate.field->is_raw());
+    case RuleKind::sequence:
+      return any_raw(r.sequence.by) || any_raw(r.sequence.group_by);
+    case RuleKind::first_seen:
+      return any_raw(r.first_seen.key);
+    default:
+      return false;
+  }
 }
 
 // text -> parse -> resolve -> type check -> compile.
@@ -233,7 +253,7 @@ void compile_rule_set(RuleSet& set, Diagnostics& diags) {
   set.uses_raw = false;
   for (const auto& r : set.rules) {
     auto raw = [](const auto& c) { return c && c->uses_raw(); };
-    set.uses_raw = set.uses_raw || raw(r.condition) ||
+    set.uses_raw = set.uses_raw || raw(r.condition) || reads_raw_values(r) ||
                    std::any_of(r.sequence.steps.begin(), r.sequence.steps.end(),
                                [&](const auto& st) { return raw(st.condition); }) ||
                    std::any_of(r.exceptions.begin(), r.exceptions.end(),

@@ -269,7 +269,8 @@ class SigmaReader {
     if (!check_new(r, macro, d)) return;
     r.kind = RuleKind::aggregate;
     r.aggregate.function = AggregateSpec::Function::count;
-    r.aggregate.group_by = map_.group_by;
+    r.aggregate.group_by.clear();
+    for (const auto f : map_.group_by) r.aggregate.group_by.push_back(field_ref(f));
     r.aggregate.window_ms = map_.window_ms;
     r.aggregate.tiers = {Tier{1, meta.sev}};
     r.condition_text = macro;
@@ -345,28 +346,28 @@ class SigmaReader {
   }
 
   // A correlation's field (group-by, value_count's field) as one condition
-  // field, mapped through every correlated rule's logsource.
-  std::optional<Field> field_of(const std::string& name, const YAML::Node& at,
-                                const std::vector<SigmaState::Known>& refs) {
-    if (const FieldInfo* f = find_field(name)) return f->field;
-    std::optional<Field> out;
+  // field or raw.<path>, mapped through every correlated rule's logsource.
+  std::optional<FieldRef> field_of(const std::string& name, const YAML::Node& at,
+                                   const std::vector<SigmaState::Known>& refs) {
+    if (const FieldInfo* f = find_field(name)) return field_ref(f->field);
+    std::optional<FieldRef> out;
     for (const auto& k : refs) {
       const auto t = map_sigma_field(*k.logsource, name);
-      const FieldInfo* f =
-          t.found && !t.dropped && t.fields.size() == 1 ? find_field(t.fields[0]) : nullptr;
-      if (f == nullptr) {
+      std::optional<FieldRef> f;
+      if (t.found && !t.dropped && t.fields.size() == 1) f = find_field_ref(t.fields[0]);
+      if (!f) {
         error("E_SIGMA_UNMAPPED_FIELD", at,
-              fmt::format("'{}' must map to exactly one condition field (not raw.*) for "
+              fmt::format("'{}' must map to exactly one condition field or raw.<path> for "
                           "logsource ({}) to group or count by it",
                           name, k.logsource->describe()));
         return std::nullopt;
       }
-      if (out && *out != f->field) {
+      if (out && !(*out == *f)) {
         error("E_SIGMA_UNMAPPED_FIELD", at,
               fmt::format("'{}' maps to different fields in the rules it correlates", name));
         return std::nullopt;
       }
-      out = f->field;
+      out = std::move(f);
     }
     if (!out) error("E_SIGMA_UNMAPPED_FIELD", at, fmt::format("'{}' is not mapped", name));
     return out;
@@ -452,7 +453,7 @@ class SigmaReader {
       }
     }
     if (error_count(diags_) != before) return;
-    std::vector<Field> group;
+    std::vector<FieldRef> group;
     if (group_node) {
       std::vector<std::string> names;
       if (!texts(group_node, "group-by", names)) return;

@@ -57,11 +57,11 @@ class AggregateRule : public StatefulRule {
     double amount = 1;
     if (spec_.field) {
       vals_.clear();
-      fields.values(*spec_.field, vals_);
+      field_values(fields, *spec_.field, vals_);
       if (vals_.empty()) return;  // nothing to count
       if (spec_.function == AggregateSpec::Function::count_distinct) {
         // Counting objects: the engine interned the event's object already.
-        value = *spec_.field == Field::object ? object_id(fields) : hash_name(vals_[0]);
+        value = *spec_.field == field_ref(Field::object) ? object_id(fields) : hash_name(vals_[0]);
       } else {
         const auto r = std::from_chars(vals_[0].data(), vals_[0].data() + vals_[0].size(), amount);
         if (r.ec != std::errc()) {

@@ -202,17 +202,89 @@ TEST_CASE("raw fields: path and operator errors are diagnostics", "[raw]") {
   CHECK(first("raw.flag").code == "E_CONDITION");  // needs an operator
   CHECK(first("raw.\"unterminated = 1").code == "E_CONDITION");
   CHECK(first("raw.a\"b\" = 1").code == "E_CONDITION");
-  // Outside conditions and exceptions, raw fields are not fields.
+  // In group_by (and field, by, key) a raw path must be well formed too.
   RuleSet set;
   Diagnostics d;
   load_rules_string(R"(- rule: r
   kind: aggregate
-  aggregate: {function: count, group_by: [raw.x], window: 1h, tiers: [{gte: 1, sev: 4}]}
+  aggregate: {function: count, group_by: [principal, raw.a..b], window: 1h, tiers: [{gte: 1, sev: 4}]}
 )",
                     "g.yaml", set, d);
   REQUIRE(d.has_errors());
-  CHECK(d.all()[0].code == "E_UNKNOWN_FIELD");
-  CHECK(d.all()[0].message.find("conditions and exceptions only") != std::string::npos);
+  CHECK(d.all()[0].code == "E_RAW_PATH");
+  CHECK(d.all()[0].loc.line == 3);
+  CHECK(d.all()[0].message.find("'raw.a..b' in 'group_by'") != std::string::npos);
+}
+
+TEST_CASE("raw fields group, count and key stateful rules", "[raw]") {
+  RuleSet set;
+  Diagnostics d;
+  load_rules_string(R"(- rule: by_arn
+  kind: aggregate
+  condition: action = read
+  aggregate: {function: count, group_by: [raw.userIdentity.arn], window: 1h, tiers: [{gte: 3, sev: 4}]}
+- rule: distinct_keys
+  kind: aggregate
+  condition: action = read
+  aggregate:
+    function: count_distinct
+    field: raw.requestParameters.key
+    group_by: [principal]
+    window: 1h
+    tiers: [{gte: 2, sev: 4}]
+- rule: new_source_ip
+  kind: first_seen
+  condition: action = read
+  first_seen: {key: [principal, raw.sourceIPAddress], lookback: 30d, learn: 0s, sev: 4}
+- rule: read_then_write_same_bucket
+  kind: sequence
+  sequence:
+    by: [raw.requestParameters.bucketName]
+    within: 15m
+    steps:
+      - {name: a, condition: "action = read"}
+      - {name: b, condition: "action = write"}
+)",
+                    "g.yaml", set, d);
+  check_rule_set(set, d);
+  INFO(d.to_text());
+  REQUIRE_FALSE(d.has_errors());
+  CHECK(set.uses_raw);  // decoders must keep records for these rules
+
+  auto ct = [](int i, const std::string& arn, const std::string& ip, const std::string& bucket,
+               const std::string& key) {
+    AccessEvent e = event_with(R"({"userIdentity":{"arn":")" + arn + R"("},"sourceIPAddress":")" +
+                               ip + R"(","requestParameters":{"bucketName":")" + bucket +
+                               R"(","key":")" + key + R"("}})");
+    e.principal = "carol";  // one normalized principal for every event
+    e.time_ms = 1'787'000'000'000 + 1000 * i;
+    return e;
+  };
+  std::vector<AccessEvent> events = {
+      ct(0, "arn:a", "10.0.0.1", "b1", "k1"),
+      ct(1, "arn:b", "10.0.0.1", "b1", "k1"),
+      ct(2, "arn:a", "10.0.0.1", "b2", "k1"),
+      ct(3, "arn:a", "10.0.0.2", "b1", "k2"),
+  };
+  events.push_back(ct(4, "arn:b", "10.0.0.1", "b2", "k1"));
+  events.back().action = detectors::Action::write;
+
+  Fixture fx;
+  Collect findings;
+  Engine engine(*fx.context, set, findings);
+  for (const auto& e : events) engine.process(e);
+  engine.finish();
+  // Three reads by arn:a (grouped by the raw ARN, not the shared principal).
+  CHECK(findings.count("by_arn") == 1);
+  // Two distinct raw keys (k1, k2) for carol.
+  CHECK(findings.count("distinct_keys") == 1);
+  // (carol, 10.0.0.1) then (carol, 10.0.0.2): two first sightings.
+  CHECK(findings.count("new_source_ip") == 2);
+  // The write to b2 follows a read of b2 (event 2), pairing on the raw bucket.
+  CHECK(findings.count("read_then_write_same_bucket") == 1);
+  for (const auto& [key, f] : findings.last) {
+    if (f.rule_id == "by_arn") CHECK(key.find("arn:a") != std::string::npos);
+  }
 }
 
 TEST_CASE("a rule set says whether it uses raw fields", "[raw]") {

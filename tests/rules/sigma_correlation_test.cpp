@@ -26,7 +26,8 @@ TEST_CASE("event_count: an aggregate count over the correlated rules", "[sigma][
   const auto& r = l->rule("8e7d6c5b-4a39-4827-9160-5f4e3d2c1b0a");
   CHECK(r.kind == rules::RuleKind::aggregate);
   CHECK(r.aggregate.function == rules::AggregateSpec::Function::count);
-  CHECK(r.aggregate.group_by == std::vector<rules::Field>{rules::Field::principal});
+  CHECK(r.aggregate.group_by ==
+        std::vector<rules::FieldRef>{rules::field_ref(rules::Field::principal)});
   CHECK(r.aggregate.window_ms == 10 * kMin);
   REQUIRE(r.aggregate.tiers.size() == 1);
   CHECK(r.aggregate.tiers[0].gte == 3);
@@ -58,7 +59,7 @@ TEST_CASE("value_count: count_distinct of the condition's field", "[sigma][corre
   REQUIRE(l->diags.all().empty());
   const auto& r = l->rule("4d5e6f70-8192-4a3b-8c4d-5e6f70819203");
   CHECK(r.aggregate.function == rules::AggregateSpec::Function::count_distinct);
-  CHECK(r.aggregate.field == rules::Field::object);
+  CHECK(r.aggregate.field == rules::field_ref(rules::Field::object));
   CHECK(r.aggregate.tiers.at(0).gte == 3);  // gt: 2
   CHECK(r.aggregate.tiers.at(0).sev == 3);
 
@@ -179,4 +180,44 @@ correlation: {type: event_count, rules: [many-drops], timespan: 1h, condition: {
     INFO(text);
     CHECK(text.find("c.yml:3:42: error[E_SIGMA_UNSUPPORTED_CORRELATION]") != std::string::npos);
   }
+}
+
+TEST_CASE("a correlation groups by a field the logsource maps to raw.<path>",
+          "[sigma][correlation][raw]") {
+  auto l = load_text(R"(title: S3 object read
+id: 0d1e2f30-4152-4637-8899-aabbccddeeff
+status: test
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection:
+        eventSource: s3.amazonaws.com
+        eventName: GetObject
+    condition: selection
+level: low
+---
+title: One S3 object read again and again
+id: 1e2f3041-5263-4748-99aa-bbccddeeff00
+status: test
+correlation:
+    type: event_count
+    rules: [0d1e2f30-4152-4637-8899-aabbccddeeff]
+    group-by: [requestParameters.key]
+    timespan: 1h
+    condition: {gte: 2}
+level: medium
+)");
+  INFO(l->text());
+  REQUIRE_FALSE(l->diags.has_errors());
+  const auto& r = l->rule("1e2f3041-5263-4748-99aa-bbccddeeff00");
+  REQUIRE(r.aggregate.group_by.size() == 1);
+  CHECK(r.aggregate.group_by[0].raw == std::vector<std::string>{"requestParameters", "key"});
+  REQUIRE(l->set.uses_raw);
+
+  // Root reads 2026/q3.csv twice; mallory and bi read other keys once each.
+  const auto events = decode("aws_cloudtrail", "raw_fields/cloudtrail.jsonl", l->set.uses_raw);
+  REQUIRE(events.size() == 4);
+  const auto f = run(l->set, events).of("1e2f3041-5263-4748-99aa-bbccddeeff00");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].group_key.find("2026/q3.csv") != std::string::npos);
+  CHECK(f[0].events == 2);
 }

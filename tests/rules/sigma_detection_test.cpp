@@ -61,7 +61,8 @@ detection:
   CHECK(r.aggregate.tiers[0].gte == 1);
   CHECK(r.aggregate.tiers[0].sev == 2);  // high
   CHECK(r.aggregate.function == rules::AggregateSpec::Function::count);
-  CHECK(r.aggregate.group_by == std::vector<rules::Field>{rules::Field::principal});
+  CHECK(r.aggregate.group_by ==
+        std::vector<rules::FieldRef>{rules::field_ref(rules::Field::principal)});
   CHECK(r.condition_text == "sigma:6f1d2c3b-hr-reads");
   CHECK(l->condition("6f1d2c3b-hr-reads") ==
         "format in (pgaudit, pgaudit_csv) and operation iglob SELECT and object istartswith "

@@ -360,7 +360,7 @@ correlation:
 )" + base);
   CHECK_DIAG(cond, "E_SIGMA_UNSUPPORTED_CONDITION", 8, 9);
   CHECK_DIAG(cond, "E_SIGMA_UNSUPPORTED_CORRELATION", 14, 12);
-  CHECK_DIAG(cond, "E_SIGMA_UNMAPPED_FIELD", 23, 16);  // eventSource is raw.* for CloudTrail
+  CHECK_DIAG(cond, "E_SIGMA_UNMAPPED_FIELD", 23, 16);  // eventSource: raw.* for CloudTrail only
   CHECK_DIAG(cond, "E_SIGMA_UNSUPPORTED_CORRELATION", 35, 13);  // chained
   CHECK(cond->set.find("k5b") != nullptr);
 }

@@ -162,7 +162,8 @@ detection:
   CHECK(l->has("W_SIGMA_FIELD_DROPPED", 8, 9));
   const auto& r = l->rule("vault-read");
   CHECK(r.aggregate.group_by ==
-        std::vector<rules::Field>{rules::Field::principal, rules::Field::object});
+        std::vector<rules::FieldRef>{rules::field_ref(rules::Field::principal),
+                                     rules::field_ref(rules::Field::object)});
   CHECK(r.aggregate.window_ms == 30 * kMin);
   CHECK(r.aggregate.tiers.at(0).sev == 0);  // no level: the mapping's default, high -> 0
   CHECK(l->condition("vault-read") ==
