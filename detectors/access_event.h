@@ -25,10 +25,12 @@ enum class Action : std::uint8_t {
   policy_change,
   audit_change,
   login,
-  metadata,
+  metadata,  // keep last: kActionCount
 };
+inline constexpr int kActionCount = static_cast<int>(Action::metadata) + 1;
 
-enum class Result : std::uint8_t { unknown, allowed, denied };
+enum class Result : std::uint8_t { unknown, allowed, denied };  // keep denied last
+inline constexpr int kResultCount = static_cast<int>(Result::denied) + 1;
 
 // How much of a catalog.schema.table name an object reference pins down.
 // A grant on a container (a whole catalog or schema) has a shorter name.

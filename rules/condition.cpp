@@ -121,8 +121,45 @@ class CheckNode : public Node {
   std::unique_ptr<RE2::Set> re_set;
   std::vector<Cidr> cidrs;
   double number = 0;
+  // A coded field (code_text) under = != in < <= > >=: the answer for every
+  // code, worked out once by decide() on the code's text.
+  bool coded = false;
+  std::uint32_t accept = 0;  // bit c: the answer for code c
+  bool absent_answer = false;
+
+  void code_answers() {
+    if (raw || !code_text(field, 0)) return;
+    switch (op) {
+      case Op::eq:
+      case Op::ne:
+      case Op::in:
+      case Op::lt:
+      case Op::le:
+      case Op::gt:
+      case Op::ge:
+        break;
+      default:
+        return;
+    }
+    std::vector<std::string_view> one;
+    for (int c = 0; c < kMaxCodes; ++c) {
+      const auto t = code_text(field, c);
+      if (!t) continue;
+      one.clear();
+      if (!t->empty()) one.push_back(*t);
+      if (decide(one)) accept |= 1u << c;
+    }
+    one.clear();
+    absent_answer = decide(one);
+    coded = true;
+  }
 
   bool eval(const FieldSource& s) const override {
+    if (coded) {
+      const int c = s.code(field);
+      if (c >= 0 && c < kMaxCodes) return ((accept >> c) & 1u) != 0;
+      if (c == kAbsentCode) return absent_answer;
+    }
     auto& got = scratch_values();
     got.clear();
     fetch(s, got);
@@ -301,6 +338,7 @@ std::unique_ptr<Condition> compile_check(const ast::Expr& e) {
       node->re_set->Compile();
     }
   }
+  node->code_answers();
   return node;
 }
 

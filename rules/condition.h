@@ -47,6 +47,12 @@ class FieldSource {
     (void)path;
     (void)out;
   }
+  // The code of a coded field's value (code_text), kAbsentCode when it is
+  // absent, kNoCode when this source does not say (checks then use values()).
+  virtual int code(Field field) const {
+    (void)field;
+    return kNoCode;
+  }
 };
 
 class Condition {

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 
+#include "detectors/access_event.h"
+#include "rules/classes.h"
+
 namespace sevwatch::rules {
 namespace {
 
@@ -154,6 +157,23 @@ std::optional<std::vector<std::string>> raw_path(std::string_view name) {
     if (i >= name.size()) return steps;
     ++i;                                        // the '.'
     if (i >= name.size()) return std::nullopt;  // a trailing '.'
+  }
+}
+
+std::optional<std::string_view> code_text(Field field, int code) {
+  if (code < 0 || code >= kMaxCodes) return std::nullopt;
+  switch (field) {
+    case Field::action:
+      if (code >= detectors::kActionCount) return std::nullopt;
+      return detectors::to_string(static_cast<detectors::Action>(code));
+    case Field::result:
+      if (code >= detectors::kResultCount) return std::nullopt;
+      return detectors::to_string(static_cast<detectors::Result>(code));
+    case Field::object_level:
+      if (code > static_cast<int>(Level::public_)) return std::nullopt;
+      return to_string(static_cast<Level>(code));
+    default:
+      return std::nullopt;
   }
 }
 

@@ -85,6 +85,17 @@ inline bool is_raw_field(std::string_view name) {
 // raw field (no step, an empty step, an unterminated quote).
 std::optional<std::vector<std::string>> raw_path(std::string_view name);
 
+// Fields whose value is one member of a small enum (action, result,
+// object.level): a FieldSource may give the member's code, and a compiled
+// check then decides with one bit test instead of comparing text. A code's
+// text (code_text) is exactly what FieldSource::values() gives for it.
+inline constexpr int kNoCode = -1;      // the source cannot say: use values()
+inline constexpr int kAbsentCode = -2;  // the field is absent
+inline constexpr int kMaxCodes = 32;
+// The text of `code` for `field`: nullopt when the field has no codes or the
+// code is out of range; empty when values() gives nothing for it.
+std::optional<std::string_view> code_text(Field field, int code);
+
 // A field a rule reads values of outside its conditions (aggregate
 // `group_by` and `field`, sequence `by` and `group_by`, first-seen `key`): a
 // catalog field, or a raw.<path> (then `field` is unused and `raw` holds the

@@ -73,6 +73,19 @@ std::string_view schema_part(std::string_view name) {
 
 }  // namespace
 
+int EventFields::code(Field f) const {
+  switch (f) {
+    case Field::action:
+      return static_cast<int>(e_.action);
+    case Field::result:
+      return static_cast<int>(e_.result);
+    case Field::object_level:
+      return object_ ? static_cast<int>(exposure_.info(*object_).level) : kAbsentCode;
+    default:
+      return kNoCode;
+  }
+}
+
 void EventFields::values(Field f, std::vector<std::string_view>& out) const {
   auto add = [&](std::string_view v) {
     if (!v.empty()) out.push_back(v);

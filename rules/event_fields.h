@@ -29,6 +29,7 @@ class EventFields : public FieldSource {
   void values(Field f, std::vector<std::string_view>& out) const override;
   void raw_values(std::span<const std::string> path,
                   std::vector<std::string_view>& out) const override;
+  int code(Field f) const override;
   const detectors::AccessEvent& event() const { return e_; }
   // The event's object as interned by the engine (table-level objects only).
   std::optional<ObjectId> object() const { return object_; }
