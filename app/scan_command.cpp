@@ -116,6 +116,7 @@ std::string to_json(const ScanReport& r) {
   for (const auto& [name, secs] : r.phase_seconds) phases[name] = secs;
   o["phase_seconds"] = std::move(phases);
   o["mode"] = r.mode;
+  o["shared_lines"] = r.shared_lines;
   return boost::json::serialize(o);
 }
 
@@ -279,6 +280,7 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
         engine.finish();
         lap("stream");
         report.mode = "streamed";
+        report.shared_lines = streamed.shared_lines;
         held.release(counting);
       } else {
         lap("stream_abandoned");

@@ -51,6 +51,9 @@ struct ScanReport {
   // spooled and ordered first). A stream abandoned for a step back in time
   // shows as the phase "stream_abandoned".
   std::string mode;
+  // Streamed on two threads: lines the engine thread decoded itself (of
+  // formats whose lines decode on their own), to balance the threads.
+  std::uint64_t shared_lines = 0;
   std::uint64_t bytes = 0;
 };
 

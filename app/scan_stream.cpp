@@ -2,15 +2,18 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
 
 #include "app/event_spool.h"
+#include "detectors/raw_record.h"
 
 namespace sevwatch::app {
 
@@ -32,7 +35,7 @@ class OrderedSink : public detectors::EventSink {
   explicit OrderedSink(RejectTally& rejects) : rejects_(rejects) {}
 
   void on_weird(detectors::Weird&& w) override { rejects_.add(std::move(w)); }
-  bool in_order() const { return in_order_; }
+  virtual bool in_order() const { return in_order_; }
   // The input read next.
   virtual void start_input(const std::string& path) { (void)path; }
   std::uint64_t take_count() { return std::exchange(count_, 0); }
@@ -76,15 +79,38 @@ class EngineSink : public OrderedSink {
 // and read in order). Handing the AccessEvents themselves over costs more:
 // every string buffer would bounce between the two cores' caches, once for
 // the engine's read and again for the decoder's next write into it.
+//
+// Decoding is the larger half of the work, so the engine thread also decodes:
+// of a format whose lines decode on their own (DecoderInfo::independent_lines)
+// one batch in kLineShare carries raw lines, which the engine thread decodes
+// with its own decoder and processes at once. Batches keep the input's order,
+// so events still reach the engine in the order they were read; the engine
+// thread checks that order for every event.
 struct Batch {
-  static constexpr std::size_t kEvents = 512;
+  static constexpr std::size_t kItems = 512;
+  struct Line {
+    std::size_t at = 0;
+    std::size_t size = 0;
+    std::uint64_t line = 0;
+    std::uint64_t offset = 0;
+  };
+  std::size_t input = 0;  // index of the input (read order)
+  std::string file;
+  // An event batch:
   EventSpool spool;
   std::vector<EventSpool::Ref> refs;
+  // A line batch (format set): the lines back to back, each followed by its
+  // newline, then kLinePadding spare bytes, so every line decodes in place.
+  const detectors::DecoderInfo* format = nullptr;
+  std::string text;
+  std::vector<Line> lines;
+
+  std::size_t size() const { return format != nullptr ? lines.size() : refs.size(); }
 };
 
 class BatchChannel {
  public:
-  explicit BatchChannel(std::size_t batches) {
+  explicit BatchChannel(std::size_t batches) : capacity_(batches) {
     for (std::size_t i = 0; i < batches; ++i) free_.push_back(std::make_unique<Batch>());
   }
   // Producer: an empty batch (blocks while the consumer holds all of them);
@@ -97,13 +123,18 @@ class BatchChannel {
     free_.pop_back();
     return b;
   }
-  void push_full(std::unique_ptr<Batch> b) {
+  // Returns how many full batches wait for the consumer, this one included.
+  std::size_t push_full(std::unique_ptr<Batch> b) {
+    std::size_t waiting = 0;
     {
       std::lock_guard lock(mu_);
       full_.push_back(std::move(b));
+      waiting = full_.size();
     }
     cv_.notify_all();
+    return waiting;
   }
+  std::size_t capacity() const { return capacity_; }
   void close() {
     {
       std::lock_guard lock(mu_);
@@ -123,6 +154,9 @@ class BatchChannel {
   void give_back(std::unique_ptr<Batch> b) {
     b->refs.clear();
     b->spool.clear();
+    b->format = nullptr;
+    b->text.clear();
+    b->lines.clear();
     {
       std::lock_guard lock(mu_);
       free_.push_back(std::move(b));
@@ -142,42 +176,219 @@ class BatchChannel {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Batch>> free_;
   std::vector<std::unique_ptr<Batch>> full_;
+  std::size_t capacity_;
   bool closed_ = false;
   bool abandoned_ = false;
 };
 
+// The decoding thread's sink: fills event batches, and line batches for the
+// SplitDecoders below. The order is checked on the engine thread.
+//
+// How many batches of an independent-lines format go raw is steered by the
+// queue: full batches piling up mean the engine thread is the slower one
+// (fewer line batches), an empty queue that it waits for batches (more).
 class BatchSink : public OrderedSink {
  public:
+  static constexpr int kShareSteps = 64;  // the share of line batches, in 64ths
+
   BatchSink(RejectTally& rejects, BatchChannel& channel)
       : OrderedSink(rejects), channel_(channel) {}
   void on_event(AccessEvent&& e) override {
-    if (gave_up_ || !admit(e)) return;
-    if (!batch_) {
-      batch_ = channel_.take_free();
-      if (!batch_) {
-        gave_up_ = true;
-        return;
-      }
-      batch_->spool.set_file(file_);
-    }
+    if (batch_ && batch_->format != nullptr) push();  // a line batch takes no events
+    if (!batch_ && !start(nullptr)) return;
     batch_->refs.push_back(batch_->spool.append(e));
-    if (batch_->refs.size() == Batch::kEvents) channel_.push_full(std::move(batch_));
+    if (batch_->refs.size() == Batch::kItems) push();
   }
-  // The input being read next: a batch holds events of one input.
+  // A line of `format` (an independent-lines format): true when it went into
+  // a line batch (or was dropped: the engine thread gave up), false when the
+  // caller decodes it here.
+  bool take_line(const detectors::DecoderInfo& format, std::string_view line,
+                 const detectors::SourcePos& pos) {
+    if (gave_up_) return true;
+    if (batch_ && batch_->format != nullptr && batch_->format != &format) push();
+    if (!batch_) {
+      credit_ += share_;
+      const bool lines = credit_ >= kShareSteps;
+      if (lines) credit_ -= kShareSteps;
+      if (!start(lines ? &format : nullptr)) return true;
+    }
+    if (batch_->format == nullptr) return false;
+    auto& b = *batch_;
+    b.lines.push_back(Batch::Line{b.text.size(), line.size(), pos.line, pos.offset});
+    b.text.append(line);
+    b.text.push_back('\n');
+    if (b.lines.size() == Batch::kItems) push();
+    return true;
+  }
+  // The input read next: a batch holds lines or events of one input.
   void start_input(const std::string& path) override {
     flush();
     file_ = path;
+    if (started_inputs_++ > 0) ++input_;
   }
   void flush() {
-    if (batch_ && !batch_->refs.empty()) channel_.push_full(std::move(batch_));
-    batch_.reset();
+    if (batch_ && batch_->size() != 0) {
+      push();
+    } else {
+      batch_.reset();
+    }
   }
+  bool in_order() const override { return !gave_up_; }
 
  private:
+  bool start(const detectors::DecoderInfo* format) {
+    if (gave_up_) return false;
+    batch_ = channel_.take_free();
+    if (!batch_) {
+      gave_up_ = true;
+      return false;
+    }
+    batch_->input = input_;
+    batch_->file = file_;
+    batch_->spool.set_file(file_);
+    batch_->format = format;
+    return true;
+  }
+  void push() {
+    if (batch_->format != nullptr) batch_->text.append(detectors::kLinePadding, ' ');
+    const std::size_t waiting = channel_.push_full(std::move(batch_));
+    if (waiting * 2 > channel_.capacity()) {
+      share_ = std::max(0, share_ - 1);
+    } else if (waiting <= 1) {
+      share_ = std::min(kShareSteps / 2, share_ + 1);
+    }
+  }
+
   BatchChannel& channel_;
   std::unique_ptr<Batch> batch_;
   std::string file_;
+  std::size_t input_ = 0;
+  std::size_t started_inputs_ = 0;
+  int share_ = kShareSteps / 8;  // line batches per kShareSteps batches
+  int credit_ = 0;
   bool gave_up_ = false;
+};
+
+// Wraps the decoder of an independent-lines format on the decoding thread:
+// each line either goes raw into a line batch or is decoded here.
+class SplitDecoder : public detectors::Decoder {
+ public:
+  SplitDecoder(std::unique_ptr<detectors::Decoder> inner, BatchSink& sink,
+               const detectors::DecoderInfo& format)
+      : inner_(std::move(inner)), sink_(sink), format_(format) {}
+  std::string_view name() const override { return inner_->name(); }
+  void decode_line(std::string_view line, const detectors::SourcePos& pos,
+                   detectors::EventSink& sink) override {
+    if (!sink_.take_line(format_, line, pos)) inner_->decode_line(line, pos, sink);
+  }
+  void decode_padded_line(std::string_view line, const detectors::SourcePos& pos,
+                          detectors::EventSink& sink) override {
+    if (!sink_.take_line(format_, line, pos)) inner_->decode_padded_line(line, pos, sink);
+  }
+  void finish(detectors::EventSink& sink) override { inner_->finish(sink); }
+  const detectors::SourcePos* pending_from() const override { return inner_->pending_from(); }
+
+ private:
+  std::unique_ptr<detectors::Decoder> inner_;
+  BatchSink& sink_;
+  const detectors::DecoderInfo& format_;  // in the caller's registry
+};
+
+// `registry` with each independent-lines format's decoder wrapped in a
+// SplitDecoder feeding `sink`.
+detectors::DecoderRegistry splitting_registry(const detectors::DecoderRegistry& registry,
+                                              BatchSink& sink) {
+  detectors::DecoderRegistry out;
+  for (const auto& name : registry.names()) {
+    const detectors::DecoderInfo* original = registry.find(name);
+    detectors::DecoderInfo info = *original;
+    if (info.independent_lines) {
+      info.make = [original, &sink](const detectors::DecoderOptions& o) {
+        return std::make_unique<SplitDecoder>(original->make(o), sink, *original);
+      };
+    }
+    out.add(std::move(info));
+  }
+  return out;
+}
+
+// The engine thread: checks the order of every event, counts events per
+// input, decodes line batches with decoders of its own.
+class EngineSide : public detectors::EventSink {
+ public:
+  EngineSide(rules::Engine& engine, const detectors::DecoderOptions& options)
+      : engine_(engine), options_(options) {}
+
+  void on_event(AccessEvent&& e) override { process(e); }
+  void on_weird(detectors::Weird&& w) override { rejects_.add(std::move(w)); }
+
+  void process(const AccessEvent& e) {
+    if (!in_order_) return;
+    if (e.time_ms < last_ms_) {
+      in_order_ = false;
+      return;
+    }
+    last_ms_ = e.time_ms;
+    ++counts_[input_];
+    engine_.process(e);
+  }
+  void run(Batch& b, AccessEvent (&events)[2]) {
+    input_ = b.input;
+    if (counts_.size() <= input_) counts_.resize(input_ + 1, 0);
+    if (b.format != nullptr) {
+      decode(b);
+      return;
+    }
+    // One event ahead: its object's slot in the engine's name table loads
+    // while the one before is processed.
+    const auto& refs = b.refs;
+    if (!refs.empty()) {
+      b.spool.read(refs[0], events[0]);
+      engine_.prefetch(events[0]);
+    }
+    for (std::size_t i = 0; i < refs.size() && in_order_; ++i) {
+      if (i + 1 < refs.size()) {
+        b.spool.read(refs[i + 1], events[(i + 1) % 2]);
+        engine_.prefetch(events[(i + 1) % 2]);
+      }
+      process(events[i % 2]);
+    }
+  }
+  bool in_order() const { return in_order_; }
+  std::uint64_t shared_lines() const { return shared_lines_; }
+  std::uint64_t count(std::size_t input) const {
+    return input < counts_.size() ? counts_[input] : 0;
+  }
+  RejectTally& rejects() { return rejects_; }
+
+ private:
+  void decode(Batch& b) {
+    auto& decoder = decoders_[b.format];
+    if (!decoder) decoder = b.format->make(options_);
+    detectors::RawLineSink raw(*this);
+    detectors::EventSink& out = options_.keep_raw ? static_cast<detectors::EventSink&>(raw) : *this;
+    detectors::SourcePos pos;
+    pos.file = b.file;
+    shared_lines_ += b.lines.size();
+    for (const auto& l : b.lines) {
+      if (!in_order_) return;
+      const std::string_view line(b.text.data() + l.at, l.size);
+      pos.line = l.line;
+      pos.offset = l.offset;
+      if (options_.keep_raw) raw.set_line(line);
+      decoder->decode_padded_line(line, pos, out);
+    }
+  }
+
+  rules::Engine& engine_;
+  const detectors::DecoderOptions& options_;
+  std::map<const detectors::DecoderInfo*, std::unique_ptr<detectors::Decoder>> decoders_;
+  RejectTally rejects_;
+  std::vector<std::uint64_t> counts_;
+  std::size_t input_ = 0;
+  std::uint64_t shared_lines_ = 0;
+  std::int64_t last_ms_ = INT64_MIN;
+  bool in_order_ = true;
 };
 
 void read_all(const std::vector<std::string>& paths, std::string_view format,
@@ -210,39 +421,42 @@ StreamOutcome stream_in_order(const std::vector<std::string>& paths, std::string
 
   BatchChannel channel(8);
   BatchSink sink(out.rejects, channel);
+  const detectors::DecoderRegistry split = splitting_registry(registry, sink);
   std::thread decoder([&] {
-    read_all(paths, format, registry, options, sink, out);
+    read_all(paths, format, split, options, sink, out);
     sink.flush();
     channel.close();
   });
   std::exception_ptr failure;
+  EngineSide side(engine, options);
   AccessEvent events[2];  // the engine thread's own: their strings never change cores
   try {
     while (auto batch = channel.take_full()) {
-      // One event ahead: its object's slot in the engine's name table loads
-      // while the one before is processed.
-      const auto& refs = batch->refs;
-      if (!refs.empty()) {
-        batch->spool.read(refs[0], events[0]);
-        engine.prefetch(events[0]);
-      }
-      for (std::size_t i = 0; i < refs.size(); ++i) {
-        if (i + 1 < refs.size()) {
-          batch->spool.read(refs[i + 1], events[(i + 1) % 2]);
-          engine.prefetch(events[(i + 1) % 2]);
-        }
-        engine.process(events[i % 2]);
-      }
+      side.run(*batch, events);
       channel.give_back(std::move(batch));
+      if (!side.in_order()) break;
     }
   } catch (...) {
     failure = std::current_exception();
+  }
+  if (failure || !side.in_order()) {
     channel.abandon();
     while (channel.take_full()) {
     }
   }
   decoder.join();
   if (failure) std::rethrow_exception(failure);
+  // The engine thread saw every event: its order check and counts are the
+  // stream's.
+  out.in_order = out.in_order && side.in_order();
+  out.shared_lines = side.shared_lines();
+  for (std::size_t i = 0; i < out.inputs.size(); ++i) out.inputs[i].events = side.count(i);
+  for (const auto& [reason, n] : side.rejects().rejected) out.rejects.rejected[reason] += n;
+  for (auto& sample : side.rejects().samples) {
+    if (out.rejects.samples.size() < RejectTally::kMaxSamples) {
+      out.rejects.samples.push_back(std::move(sample));
+    }
+  }
   return out;
 }
 

@@ -11,7 +11,9 @@
 // the fast path is the common one.
 //
 // With two or more threads, one thread decodes and the calling thread runs
-// the engine; events pass between them in recycled batches.
+// the engine; events pass between them in recycled batches. Lines of formats
+// that decode line by line are shared out so that the engine thread decodes
+// some itself, as much as keeps the two threads equally busy.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +61,7 @@ struct StreamOutcome {
   bool in_order = true;               // false: abandoned; nothing it did counts
   std::vector<StreamedInput> inputs;  // in the order they were read (name order)
   RejectTally rejects;
+  std::uint64_t shared_lines = 0;  // two threads: lines the engine thread decoded
 };
 
 // Reads `paths` (sorted by name; regular files, re-readable) one after another

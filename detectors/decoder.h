@@ -107,6 +107,10 @@ struct DecoderInfo {
   std::size_t max_line_for(std::string_view head, const DecoderOptions& options) const {
     return line_cap ? line_cap(head, options) : options.max_line_bytes;
   }
+  // Each line decodes on its own: the decoder holds nothing between lines
+  // (no multi-line records, no mode learnt from earlier lines), so any
+  // instance may decode any line. `scan --threads 2` shares such lines out.
+  bool independent_lines = false;
 };
 
 // How many readable bytes past a line's end decode_padded_line() may rely on

@@ -61,16 +61,21 @@ std::vector<std::string> DecoderRegistry::names() const {
 }
 
 void register_builtin_decoders(DecoderRegistry& registry) {
-  registry.add(ranger_decoder_info());
+  // Formats whose lines decode on their own (DecoderInfo::independent_lines).
+  auto independent = [](DecoderInfo info) {
+    info.independent_lines = true;
+    return info;
+  };
+  registry.add(independent(ranger_decoder_info()));
   registry.add(pgaudit_stderr_decoder_info());
   registry.add(pgaudit_csv_decoder_info());
   registry.add(ranger_admin_decoder_info());
   registry.add(hive_hms_decoder_info());
   registry.add(hive_hs2_decoder_info());
   registry.add(cloudtrail_decoder_info());
-  registry.add(bigquery_decoder_info());
-  registry.add(snowflake_decoder_info());
-  registry.add(databricks_decoder_info());
+  registry.add(bigquery_decoder_info());  // remembers each object's last policy
+  registry.add(independent(snowflake_decoder_info()));
+  registry.add(independent(databricks_decoder_info()));
   registry.add(json_mapped_decoder_info());
 }
 

@@ -160,6 +160,9 @@ TEST_CASE("streamed and sorted scans give the same incidents", "[scan][order][st
     CHECK(o.at("mode").as_string() == run.mode);
     CHECK(o.at("events").as_int64() == static_cast<std::int64_t>(lines.size()));
     CHECK(o.at("phase_seconds").as_object().contains("stream_abandoned") == (run.mode == "sorted"));
+    // Two threads streaming: the engine thread decoded some lines itself.
+    const bool shares = run.mode == "streamed" && run.extra.back() == "2";
+    CHECK((o.at("shared_lines").as_int64() > 0) == shares);
     lists.push_back(list(run.store));
   }
   REQUIRE_FALSE(lists[0].empty());
@@ -219,6 +222,46 @@ TEST_CASE("malformed lines are counted by reason and never stop the scan", "[sca
   CHECK(rejected.at("nesting_too_deep").as_int64() == 1);
   CHECK(rejected.at("not_an_object").as_int64() == 1);
   CHECK(o.at("by_format").as_object().at("ranger_audit").as_int64() == 200);
+}
+
+TEST_CASE("two threads count the same rejects and events as one, lines shared or not",
+          "[scan][malformed][stream]") {
+  TempDir tmp("malformed2");
+  // The whole small demo in one file, in time order, with a bad line every
+  // 1,000 lines: some land in the batches of lines the engine thread decodes.
+  std::string text;
+  std::size_t good = 0;
+  std::size_t bad = 0;
+  for (const auto& f : log_files()) {
+    std::ifstream in(f);
+    for (std::string line; std::getline(in, line);) {
+      text += line + "\n";
+      if (++good % 1000 == 0) {
+        text += bad % 2 == 0 ? line.substr(0, line.size() / 2) + "\n" : "null\n";
+        ++bad;
+      }
+    }
+  }
+  REQUIRE(bad >= 10);
+  const auto path = tmp.path() / "day.jsonl";
+  write_file(path, text);
+  std::vector<json::object> out;
+  for (const char* threads : {"1", "2"}) {
+    const std::string store = "sqlite:" + (tmp.path() / (std::string(threads) + ".db")).string();
+    const auto r = scan(store, {path.string()}, {"--threads", threads});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    out.push_back(parse_json(r.out).as_object());
+    CHECK(out.back().at("mode").as_string() == "streamed");
+  }
+  CHECK(out[1].at("shared_lines").as_int64() > 0);
+  CHECK(out[0].at("events").as_int64() == static_cast<std::int64_t>(good));
+  CHECK(out[1].at("events") == out[0].at("events"));
+  CHECK(json::serialize(out[1].at("rejected")) == json::serialize(out[0].at("rejected")));
+  CHECK(out[1].at("findings") == out[0].at("findings"));
+  std::int64_t rejected = 0;
+  for (const auto& kv : out[0].at("rejected").as_object()) rejected += kv.value().as_int64();
+  CHECK(rejected == static_cast<std::int64_t>(bad));
 }
 
 TEST_CASE("the human summary names where each rejected line is", "[scan][malformed]") {
