@@ -5,14 +5,12 @@
 // commit when the process is killed.
 #include <fmt/format.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 #include <map>
 #include <regex>
 
 #include "tests/app/daemon_runner.h"
+#include "tests/http_exchange.h"
 #include "tests/records_file.h"
 
 using namespace sevwatch::testing;
@@ -63,24 +61,11 @@ std::map<std::string, std::uint64_t> checkpoints(const fs::path& db, const std::
 }
 
 std::string http_post(std::uint16_t port, const std::string& token, const std::string& body) {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  asio::ip::tcp::socket s(io);
-  s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  const std::string req =
-      "POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-      "Authorization: Bearer " +
-      token + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  asio::write(s, asio::buffer(req));
-  std::string response;
-  boost::system::error_code ec;
-  std::array<char, 4096> buf;
-  for (;;) {
-    const auto n = s.read_some(asio::buffer(buf), ec);
-    response.append(buf.data(), n);
-    if (ec) break;
-  }
-  return response;
+  return http_exchange(port,
+                       "POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                       "Authorization: Bearer " +
+                           token + "\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\n\r\n" + body);
 }
 
 }  // namespace

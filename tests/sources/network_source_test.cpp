@@ -12,6 +12,7 @@
 
 #include "detectors/sources/http_source.h"
 #include "detectors/sources/syslog_source.h"
+#include "tests/http_exchange.h"
 #include "tests/records_file.h"
 #include "tests/sources/sources_support.h"
 
@@ -30,23 +31,6 @@ SyslogOptions syslog_options() {
   o.listen = "127.0.0.1:0";
   o.max_message_bytes = 2048;
   return o;
-}
-
-// A blocking HTTP/1.1 exchange on its own io_context; returns the raw response.
-std::string http_exchange(std::uint16_t port, const std::string& request) {
-  asio::io_context io;
-  tcp::socket s(io);
-  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  asio::write(s, asio::buffer(request));
-  std::string response;
-  boost::system::error_code ec;
-  std::array<char, 4096> buf;
-  for (;;) {
-    const auto n = s.read_some(asio::buffer(buf), ec);
-    response.append(buf.data(), n);
-    if (ec) break;
-  }
-  return response;
 }
 
 std::string post(const std::string& token, const std::string& body,
