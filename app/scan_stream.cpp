@@ -29,19 +29,10 @@ void RejectTally::add(detectors::Weird&& w) {
 
 namespace {
 
-// Watches the order; counts events and rejects of the input being read.
-class OrderedSink : public detectors::EventSink {
+// Admits events while none steps back in time; false for ever after the
+// first that does (such a stream is dropped).
+class OrderCheck {
  public:
-  explicit OrderedSink(RejectTally& rejects) : rejects_(rejects) {}
-
-  void on_weird(detectors::Weird&& w) override { rejects_.add(std::move(w)); }
-  virtual bool in_order() const { return in_order_; }
-  // The input read next.
-  virtual void start_input(const std::string& path) { (void)path; }
-  std::uint64_t take_count() { return std::exchange(count_, 0); }
-
- protected:
-  // False once any event stepped back in time; such a stream is dropped.
   bool admit(const AccessEvent& e) {
     if (!in_order_) return false;
     if (e.time_ms < last_ms_) {
@@ -49,15 +40,37 @@ class OrderedSink : public detectors::EventSink {
       return false;
     }
     last_ms_ = e.time_ms;
+    return true;
+  }
+  bool in_order() const { return in_order_; }
+
+ private:
+  std::int64_t last_ms_ = INT64_MIN;
+  bool in_order_ = true;
+};
+
+// Watches the order; counts events and rejects of the input being read.
+class OrderedSink : public detectors::EventSink {
+ public:
+  explicit OrderedSink(RejectTally& rejects) : rejects_(rejects) {}
+
+  void on_weird(detectors::Weird&& w) override { rejects_.add(std::move(w)); }
+  virtual bool in_order() const { return order_.in_order(); }
+  // The input read next.
+  virtual void start_input(const std::string& path) { (void)path; }
+  std::uint64_t take_count() { return std::exchange(count_, 0); }
+
+ protected:
+  bool admit(const AccessEvent& e) {
+    if (!order_.admit(e)) return false;
     ++count_;
     return true;
   }
 
  private:
   RejectTally& rejects_;
-  std::int64_t last_ms_ = INT64_MIN;
+  OrderCheck order_;
   std::uint64_t count_ = 0;
-  bool in_order_ = true;
 };
 
 // One thread: the decoder calls the engine directly. (Holding events back so
@@ -224,7 +237,7 @@ class BatchSink : public OrderedSink {
   void start_input(const std::string& path) override {
     flush();
     file_ = path;
-    if (started_inputs_++ > 0) ++input_;
+    ++inputs_started_;
   }
   void flush() {
     if (batch_ && batch_->size() != 0) {
@@ -243,7 +256,7 @@ class BatchSink : public OrderedSink {
       gave_up_ = true;
       return false;
     }
-    batch_->input = input_;
+    batch_->input = inputs_started_ - 1;
     batch_->file = file_;
     batch_->spool.set_file(file_);
     batch_->format = format;
@@ -262,9 +275,8 @@ class BatchSink : public OrderedSink {
   BatchChannel& channel_;
   std::unique_ptr<Batch> batch_;
   std::string file_;
-  std::size_t input_ = 0;
-  std::size_t started_inputs_ = 0;
-  int share_ = kShareSteps / 8;  // line batches per kShareSteps batches
+  std::size_t inputs_started_ = 0;  // the current input's index, plus one
+  int share_ = kShareSteps / 8;     // line batches per kShareSteps batches
   int credit_ = 0;
   bool gave_up_ = false;
 };
@@ -323,12 +335,7 @@ class EngineSide : public detectors::EventSink {
   void on_weird(detectors::Weird&& w) override { rejects_.add(std::move(w)); }
 
   void process(const AccessEvent& e) {
-    if (!in_order_) return;
-    if (e.time_ms < last_ms_) {
-      in_order_ = false;
-      return;
-    }
-    last_ms_ = e.time_ms;
+    if (!order_.admit(e)) return;
     ++counts_[input_];
     engine_.process(e);
   }
@@ -346,7 +353,7 @@ class EngineSide : public detectors::EventSink {
       b.spool.read(refs[0], events[0]);
       engine_.prefetch(events[0]);
     }
-    for (std::size_t i = 0; i < refs.size() && in_order_; ++i) {
+    for (std::size_t i = 0; i < refs.size() && order_.in_order(); ++i) {
       if (i + 1 < refs.size()) {
         b.spool.read(refs[i + 1], events[(i + 1) % 2]);
         engine_.prefetch(events[(i + 1) % 2]);
@@ -354,7 +361,7 @@ class EngineSide : public detectors::EventSink {
       process(events[i % 2]);
     }
   }
-  bool in_order() const { return in_order_; }
+  bool in_order() const { return order_.in_order(); }
   std::uint64_t shared_lines() const { return shared_lines_; }
   std::uint64_t count(std::size_t input) const {
     return input < counts_.size() ? counts_[input] : 0;
@@ -371,7 +378,7 @@ class EngineSide : public detectors::EventSink {
     pos.file = b.file;
     shared_lines_ += b.lines.size();
     for (const auto& l : b.lines) {
-      if (!in_order_) return;
+      if (!order_.in_order()) return;
       const std::string_view line(b.text.data() + l.at, l.size);
       pos.line = l.line;
       pos.offset = l.offset;
@@ -387,8 +394,7 @@ class EngineSide : public detectors::EventSink {
   std::vector<std::uint64_t> counts_;
   std::size_t input_ = 0;
   std::uint64_t shared_lines_ = 0;
-  std::int64_t last_ms_ = INT64_MIN;
-  bool in_order_ = true;
+  OrderCheck order_;
 };
 
 void read_all(const std::vector<std::string>& paths, std::string_view format,

@@ -104,6 +104,7 @@ struct FieldRef {
   Field field = Field::principal;
   std::vector<std::string> raw;
   bool is_raw() const { return !raw.empty(); }
+  bool is(Field f) const { return !is_raw() && field == f; }
   bool operator==(const FieldRef& o) const { return field == o.field && raw == o.raw; }
 };
 inline FieldRef field_ref(Field f) {

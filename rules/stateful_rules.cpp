@@ -61,7 +61,7 @@ class AggregateRule : public StatefulRule {
       if (vals_.empty()) return;  // nothing to count
       if (spec_.function == AggregateSpec::Function::count_distinct) {
         // Counting objects: the engine interned the event's object already.
-        value = *spec_.field == field_ref(Field::object) ? object_id(fields) : hash_name(vals_[0]);
+        value = spec_.field->is(Field::object) ? object_id(fields) : hash_name(vals_[0]);
       } else {
         const auto r = std::from_chars(vals_[0].data(), vals_[0].data() + vals_[0].size(), amount);
         if (r.ec != std::errc()) {
