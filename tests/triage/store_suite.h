@@ -5,6 +5,8 @@
 // only; store-specific cases are in sqlite_store_test.cpp and pg_store_test.cpp.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -347,6 +349,26 @@ TEMPLATE_TEST_CASE("store: the manager opens, escalates and replays through the 
   CHECK(sevwatch::triage::resolve(*store, inc->id, "alice", "revoked", now + 1, error));
   CHECK_FALSE(sevwatch::triage::resolve(*store, inc->id, "alice", "again", now + 2, error));
   CHECK(store->get(inc->id, false)->status == Status::resolved);
+}
+
+TEMPLATE_TEST_CASE("store: objects repeated across and within insert batches count once", "[store]",
+                   sevwatch::testing::SqliteBackend, sevwatch::testing::PgBackend) {
+  using namespace sevwatch::testing::suite;
+  STORE_SUITE_OPEN(b, store);
+  Incident inc = sevwatch::testing::sample_incident("batches");
+  store->insert(inc);
+  CHECK(store->add_objects(inc.id, {"hive.db.t0007"}) == 1);
+  // 1,201 distinct names, each given twice, spread so that some repeats fall
+  // in the same many-row statement and some in another (SQLite inserts 500
+  // rows to a statement), plus one already stored.
+  std::vector<std::string> names, distinct;
+  for (int i = 0; i < 1201; ++i) distinct.push_back(fmt::format("hive.db.t{:04}", i));
+  for (int i = 0; i < 1201; ++i) names.push_back(distinct[(i * 7) % 1201]);
+  for (int i = 0; i < 1201; ++i) names.push_back(distinct[(i * 13) % 1201]);
+  CHECK(store->add_objects(inc.id, names) == 1201);
+  auto full = store->get(inc.id, true);
+  REQUIRE(full);
+  CHECK(full->object_names == distinct);
 }
 
 TEMPLATE_TEST_CASE("store: add_objects of 45,000 names in one transaction is fast", "[store][perf]",
