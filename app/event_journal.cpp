@@ -116,26 +116,10 @@ constexpr char kMention[] = "M|";
 
 }  // namespace
 
-JournalText JournalText::all() {
-  JournalText t;
-  t.fields.set();
-  t.raw = true;
-  return t;
-}
-
-JournalText JournalText::read_by(const rules::RuleSet& rules) {
-  JournalText t;
-  t.fields = rules.fields_used;
-  t.raw = rules.uses_raw;
-  return t;
-}
-
-std::string encode_journal_event(const AccessEvent& e, const JournalText& keep) {
+std::string encode_journal_event(const AccessEvent& e, const KeptText& keep) {
   using rules::Field;
-  const bool everything = keep.raw && keep.fields.all();
-  auto text = [&](Field f, const std::string& s) -> std::string_view {
-    return keep.fields.test(static_cast<std::size_t>(f)) ? std::string_view(s) : std::string_view();
-  };
+  const bool everything = keep.keeps_everything();
+  auto text = [&](Field f, const std::string& s) -> std::string_view { return keep.text(f, s); };
   const std::string_view query = text(Field::query, e.query);
   const std::string_view raw = keep.raw ? std::string_view(e.raw) : std::string_view();
   std::string out;

@@ -15,7 +15,7 @@
 // Free text that only rule conditions read (the query, session, policy,
 // client IP, event id, operation, format, columns, grant target type, the
 // source record) is written empty unless a rule of the current set reads it
-// (JournalText), and the source position never: the journal keeps no query
+// (KeptText, kept_text.h), and the source position never: the journal keeps no query
 // text nobody needs.
 //
 // A journal compaction (app/journal_compaction.h) replaces an event that is
@@ -26,28 +26,19 @@
 // the object names it made known, in that order (a list as above).
 #pragma once
 
-#include <bitset>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "app/kept_text.h"
 #include "detectors/access_event.h"
-#include "rules/rule_file.h"
 
 namespace sevwatch::app {
 
-// Which free-text fields journal rows keep: those the rules read.
-struct JournalText {
-  std::bitset<rules::kFieldCount> fields;  // condition fields read (RuleSet::fields_used)
-  bool raw = false;                        // raw.<path> fields read (RuleSet::uses_raw)
-  static JournalText all();                // keeps everything
-  static JournalText read_by(const rules::RuleSet& rules);
-};
-
 // The event as a journal row, without the free text `keep` does not keep.
 std::string encode_journal_event(const detectors::AccessEvent& event,
-                                 const JournalText& keep = JournalText::all());
+                                 const KeptText& keep = KeptText::all());
 // Fills `out` (every field); false when `text` is not an encoding this build
 // reads (then `out` is unspecified).
 bool decode_journal_event(std::string_view text, detectors::AccessEvent& out);

@@ -11,13 +11,15 @@ namespace sevwatch::app {
 namespace {
 
 using detectors::AccessEvent;
+using rules::Field;
 
 // When this fires, AccessEvent gained or lost a field: teach the spool below.
 static_assert(sizeof(void*) != 8 || sizeof(AccessEvent) == 624,
               "AccessEvent changed: update record() below");
 
 // The record's layout, written once: `Io` is Bound (sizing a const event),
-// Writer (encoding it) or Reader (restoring into an event).
+// Writer (encoding it) or Reader (restoring into an event). A `text` field
+// that the spool does not keep (KeptText) is written empty.
 template <typename Io, typename Event>
 void record(Io& io, Event& e) {
   io.fixed(e.time_ms);
@@ -28,22 +30,22 @@ void record(Io& io, Event& e) {
   io.byte(e.object.level);
   io.byte(e.grant.target.level);
   io.flags(e);  // time_zone_assumed, with_grant_option, whether `raw` follows
-  io.str(e.format);
-  io.str(e.event_uid);
+  io.text(Field::format, e.format);
+  io.text(Field::event_uid, e.event_uid);
   io.str(e.principal);
   io.strings(e.principal_groups);
-  io.str(e.operation);
+  io.text(Field::operation, e.operation);
   io.str(e.object.name);
-  io.str(e.object.columns);
+  io.text(Field::columns, e.object.columns);
   io.strings(e.grant.privileges);
   io.grantees(e.grant.grantees);
   io.str(e.grant.target.name);
-  io.str(e.grant.target.columns);
-  io.str(e.grant.target_type);
-  io.str(e.client_ip);
-  io.str(e.query);
-  io.str(e.session);
-  io.str(e.policy);
+  io.text(Field::columns, e.grant.target.columns);
+  io.text(Field::grant_target_type, e.grant.target_type);
+  io.text(Field::client_ip, e.client_ip);
+  io.text(Field::query, e.query);
+  io.text(Field::session, e.session);
+  io.text(Field::policy, e.policy);
   io.raw_record(e.raw);
 }
 
@@ -55,7 +57,7 @@ constexpr char kHasRaw = 4;
 // `record_bound` bytes, so no write checks for space.
 class Writer {
  public:
-  explicit Writer(char* p) : p_(p), start_(p) {}
+  Writer(char* p, const KeptText& keep) : p_(p), start_(p), keep_(keep) {}
   void varint(std::uint64_t v) {
     while (v >= 0x80) {
       *p_++ = static_cast<char>((v & 0x7f) | 0x80);
@@ -73,7 +75,7 @@ class Writer {
     *p_++ = static_cast<char>(v);
   }
   void flags(const AccessEvent& e) {
-    has_raw_ = !e.raw.empty();
+    has_raw_ = keep_.raw && !e.raw.empty();
     *p_++ = static_cast<char>((e.time_zone_assumed ? kZoneAssumed : 0) |
                               (e.grant.with_grant_option ? kWithGrantOption : 0) |
                               (has_raw_ ? kHasRaw : 0));
@@ -83,6 +85,7 @@ class Writer {
     std::memcpy(p_, s.data(), s.size());
     p_ += s.size();
   }
+  void text(Field f, const std::string& s) { str(keep_.text(f, s)); }
   void strings(const std::vector<std::string>& v) {
     varint(v.size());
     for (const auto& s : v) str(s);
@@ -102,6 +105,7 @@ class Writer {
  private:
   char* p_;
   char* start_;
+  const KeptText& keep_;
   bool has_raw_ = false;
 };
 
@@ -109,6 +113,7 @@ class Writer {
 // counted at its longest varint), so a Writer never checks for space.
 class Bound {
  public:
+  explicit Bound(const KeptText& keep) : keep_(keep) {}
   template <typename T>
   void fixed(T) {
     n_ += sizeof(T);
@@ -119,6 +124,7 @@ class Bound {
   }
   void flags(const AccessEvent&) { n_ += 1; }
   void str(const std::string& s) { n_ += kVarintMax + s.size(); }
+  void text(Field f, const std::string& s) { str(keep_.text(f, s)); }
   void strings(const std::vector<std::string>& v) {
     n_ += kVarintMax;
     for (const auto& s : v) str(s);
@@ -132,11 +138,12 @@ class Bound {
 
  private:
   static constexpr std::size_t kVarintMax = 10;
+  const KeptText& keep_;
   std::size_t n_ = 0;
 };
 
-std::size_t record_bound(const AccessEvent& e) {
-  Bound b;
+std::size_t record_bound(const AccessEvent& e, const KeptText& keep) {
+  Bound b(keep);
   record(b, e);
   return b.bytes();
 }
@@ -174,6 +181,7 @@ class Reader {
     out.assign(p_, n);
     p_ += n;
   }
+  void text(Field, std::string& out) { str(out); }
   void strings(std::vector<std::string>& out) {
     out.resize(varint());
     for (auto& s : out) str(s);
@@ -201,7 +209,7 @@ class Reader {
 }  // namespace
 
 EventSpool::Ref EventSpool::append(const AccessEvent& e) {
-  const std::size_t need = record_bound(e);
+  const std::size_t need = record_bound(e, keep_);
   if (chunks_.empty() || used_.back() + need > kChunkBytes) {
     // Chunks are 2 MiB-aligned and advised into transparent huge pages: a
     // spool of a few hundred MB otherwise costs ~100k page faults, which on
@@ -216,7 +224,7 @@ EventSpool::Ref EventSpool::append(const AccessEvent& e) {
   }
   const Ref ref{static_cast<std::uint32_t>(chunks_.size() - 1),
                 static_cast<std::uint32_t>(used_.back())};
-  Writer w(chunks_.back().get() + used_.back());
+  Writer w(chunks_.back().get() + used_.back(), keep_);
   record(w, e);
   used_.back() += w.written();
   ++count_;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "app/kept_text.h"
 #include "detectors/access_event.h"
 
 namespace sevwatch::app {
@@ -26,7 +27,8 @@ class EventSpool {
   };
 
   // Appends the event; `pos.file` is not stored (the spool belongs to one input,
-  // whose name `file` is given here once and restored on read).
+  // whose name `file` is given here once and restored on read), nor free text
+  // the spool does not keep (read back empty).
   Ref append(const detectors::AccessEvent& event);
   // Restores the event stored at `ref` into `out`, reusing its strings' storage.
   void read(Ref ref, detectors::AccessEvent& out) const;
@@ -36,6 +38,8 @@ class EventSpool {
   void clear();
   std::size_t bytes() const;
   void set_file(std::string file) { file_ = std::move(file); }
+  // The free text kept from here on (default: all of it).
+  void set_kept(const KeptText& keep) { keep_ = keep; }
 
  private:
   static constexpr std::size_t kChunkBytes = 4 << 20;
@@ -45,6 +49,7 @@ class EventSpool {
   std::vector<std::unique_ptr<char[], FreeChunk>> chunks_;
   std::vector<std::size_t> used_;
   std::string file_;
+  KeptText keep_ = KeptText::all();
   std::size_t count_ = 0;
 };
 

@@ -320,7 +320,7 @@ std::vector<char> same_catalogs(Analysis& a, const std::vector<char>& keep) {
 
 // The journal as `keep` leaves it (level 3: `keep` is ignored, text only).
 CompactionPlan make_plan(const std::vector<triage::JournalRow>& journal, const Analysis& a,
-                         const std::vector<char>& keep, const JournalText& text, int level) {
+                         const std::vector<char>& keep, const KeptText& text, int level) {
   CompactionPlan plan;
   plan.rows = journal.size();
   plan.floor_ms = a.floor_ms;
@@ -409,7 +409,7 @@ CompactionPlan plan_compaction(const std::vector<triage::JournalRow>& journal,
                                const rules::Context& context, const rules::RuleSet& rules,
                                const CompactionSettings& settings) {
   Analysis a = analyse(journal, context, rules, settings);
-  const JournalText text = JournalText::read_by(rules);
+  const KeptText text = KeptText::read_by(rules);
   const bool surround = stateful_sees_exposure(rules);
   // Level 0, then 1 (also rows that share a catalog with kept ones), then 2
   // (also every row an exposure finding or a grant needs), then 3 (text only).

@@ -53,7 +53,7 @@ struct LiveEngine::Instance {
   std::unique_ptr<rules::RuleSet> rules;
   Gate gate;
   std::unique_ptr<rules::Engine> engine;
-  JournalText text;  // what free text the journal rows keep
+  KeptText text;  // what free text the journal rows keep
   std::vector<Coverage> coverage;
   std::set<std::string, std::less<>> first_seen;  // ids of enabled first_seen rules
 };
@@ -70,7 +70,7 @@ LiveEngine::~LiveEngine() = default;
 std::unique_ptr<LiveEngine::Instance> LiveEngine::make(std::unique_ptr<rules::RuleSet> rules) {
   auto inst = std::make_unique<Instance>(std::move(rules), sink_);
   inst->engine = std::make_unique<rules::Engine>(context_, *inst->rules, inst->gate);
-  inst->text = JournalText::read_by(*inst->rules);
+  inst->text = KeptText::read_by(*inst->rules);
   const auto& set = *inst->rules;
   for (const auto& r : set.rules) {
     if (!r.enabled) continue;

@@ -132,6 +132,7 @@ bool scan_sorted(const std::vector<std::string>& paths, const std::string& forma
   for (std::size_t i = 0; i < paths.size(); ++i) {
     inputs[i].path = paths[i];
     inputs[i].sink.events.set_file(paths[i]);
+    inputs[i].sink.events.set_kept(KeptText::read_by(pipeline.rules));
   }
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
@@ -266,8 +267,8 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
       std::sort(by_name.begin(), by_name.end());
       HeldFindings held;
       rules::Engine engine(*pipeline.context, pipeline.rules, held);
-      StreamOutcome streamed =
-          stream_in_order(by_name, options.format, registry, decoder_options, engine, threads);
+      StreamOutcome streamed = stream_in_order(by_name, options.format, registry, decoder_options,
+                                               KeptText::read_by(pipeline.rules), engine, threads);
       if (streamed.in_order) {
         for (const auto& in : streamed.inputs) {
           if (!in.result.ok) {

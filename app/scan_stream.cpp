@@ -204,8 +204,8 @@ class BatchSink : public OrderedSink {
  public:
   static constexpr int kShareSteps = 64;  // the share of line batches, in 64ths
 
-  BatchSink(RejectTally& rejects, BatchChannel& channel)
-      : OrderedSink(rejects), channel_(channel) {}
+  BatchSink(RejectTally& rejects, BatchChannel& channel, const KeptText& keep)
+      : OrderedSink(rejects), channel_(channel), keep_(keep) {}
   void on_event(AccessEvent&& e) override {
     if (batch_ && batch_->format != nullptr) push();  // a line batch takes no events
     if (!batch_ && !start(nullptr)) return;
@@ -259,6 +259,7 @@ class BatchSink : public OrderedSink {
     batch_->input = inputs_started_ - 1;
     batch_->file = file_;
     batch_->spool.set_file(file_);
+    batch_->spool.set_kept(keep_);
     batch_->format = format;
     return true;
   }
@@ -273,6 +274,7 @@ class BatchSink : public OrderedSink {
   }
 
   BatchChannel& channel_;
+  const KeptText& keep_;  // the free text events carry to the engine thread
   std::unique_ptr<Batch> batch_;
   std::string file_;
   std::size_t inputs_started_ = 0;  // the current input's index, plus one
@@ -416,8 +418,8 @@ void read_all(const std::vector<std::string>& paths, std::string_view format,
 
 StreamOutcome stream_in_order(const std::vector<std::string>& paths, std::string_view format,
                               const detectors::DecoderRegistry& registry,
-                              const detectors::DecoderOptions& options, rules::Engine& engine,
-                              unsigned threads) {
+                              const detectors::DecoderOptions& options, const KeptText& keep,
+                              rules::Engine& engine, unsigned threads) {
   StreamOutcome out;
   if (threads < 2) {
     EngineSink sink(out.rejects, engine);
@@ -426,7 +428,7 @@ StreamOutcome stream_in_order(const std::vector<std::string>& paths, std::string
   }
 
   BatchChannel channel(8);
-  BatchSink sink(out.rejects, channel);
+  BatchSink sink(out.rejects, channel, keep);
   const detectors::DecoderRegistry split = splitting_registry(registry, sink);
   std::thread decoder([&] {
     read_all(paths, format, split, options, sink, out);

@@ -13,7 +13,8 @@
 // With two or more threads, one thread decodes and the calling thread runs
 // the engine; events pass between them in recycled batches. Lines of formats
 // that decode line by line are shared out so that the engine thread decodes
-// some itself, as much as keeps the two threads equally busy.
+// some itself, as much as keeps the two threads equally busy. Batches carry
+// only the free text the rules read (KeptText).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/kept_text.h"
 #include "app/scan_command.h"
 #include "detectors/decoder.h"
 #include "detectors/input_reader.h"
@@ -66,10 +68,11 @@ struct StreamOutcome {
 
 // Reads `paths` (sorted by name; regular files, re-readable) one after another
 // into `engine`, whose findings sink should be a HeldFindings. `threads` >= 2
-// decodes on a second thread. Engine exceptions propagate.
+// decodes on a second thread, and events cross to the engine thread without
+// the free text `keep` does not keep. Engine exceptions propagate.
 StreamOutcome stream_in_order(const std::vector<std::string>& paths, std::string_view format,
                               const detectors::DecoderRegistry& registry,
-                              const detectors::DecoderOptions& options, rules::Engine& engine,
-                              unsigned threads);
+                              const detectors::DecoderOptions& options, const KeptText& keep,
+                              rules::Engine& engine, unsigned threads);
 
 }  // namespace sevwatch::app

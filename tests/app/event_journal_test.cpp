@@ -139,7 +139,7 @@ TEST_CASE("journal rows keep only the free text the rules read", "[journal]") {
   const AccessEvent e = full_event();
   auto through = [&](const sevwatch::rules::RuleSet& set) {
     AccessEvent back;
-    REQUIRE(decode_journal_event(encode_journal_event(e, JournalText::read_by(set)), back));
+    REQUIRE(decode_journal_event(encode_journal_event(e, KeptText::read_by(set)), back));
     return back;
   };
 

@@ -84,3 +84,35 @@ TEST_CASE("the event spool restores every field, across chunks and for a record 
   spool.read(ref, out);
   CHECK(describe(out) == describe(in[7]));
 }
+
+TEST_CASE("the event spool drops the free text it does not keep", "[spool][kept]") {
+  using sevwatch::rules::Field;
+  sevwatch::app::KeptText keep;  // the rules read the query and the session only
+  keep.fields.set(static_cast<std::size_t>(Field::query));
+  keep.fields.set(static_cast<std::size_t>(Field::session));
+  EventSpool spool;
+  spool.set_file("in.jsonl");
+  spool.set_kept(keep);
+  const AccessEvent in = full_event(1, 100);  // has a raw record
+  AccessEvent out = full_event(2, 10);        // reused: nothing of it may linger
+  spool.read(spool.append(in), out);
+
+  // Kept: what the engine reads, and the free text the rules read.
+  AccessEvent expected = in;
+  expected.pos.file = "in.jsonl";
+  // Dropped: the rest of the free text, and the record (no raw.<path> rule).
+  expected.format.clear();
+  expected.event_uid.clear();
+  expected.operation.clear();
+  expected.object.columns.clear();
+  expected.grant.target.columns.clear();
+  expected.grant.target_type.clear();
+  expected.client_ip.clear();
+  expected.policy.clear();
+  expected.raw.clear();
+  CHECK(describe(out) == describe(expected));
+  CHECK(out.query == in.query);
+  CHECK(out.session == "s");
+  CHECK(out.principal_groups == in.principal_groups);
+  CHECK(out.grant.grantees.size() == 2);
+}
