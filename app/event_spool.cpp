@@ -208,33 +208,38 @@ class Reader {
 
 }  // namespace
 
+void EventSpool::next_chunk(std::size_t need) {
+  const std::size_t next = chunks_.empty() ? 0 : current_ + 1;
+  if (next < chunks_.size() && chunks_[next].size >= need) {
+    current_ = next;
+    return;
+  }
+  constexpr std::size_t kHuge = 2 << 20;
+  const std::size_t align = chunk_bytes_ >= kHuge ? kHuge : 64;
+  const std::size_t size = (std::max(chunk_bytes_, need) + align - 1) / align * align;
+  auto* p = static_cast<char*>(std::aligned_alloc(align, size));  // not zero-filled
+  if (p == nullptr) throw std::bad_alloc();
+  if (align == kHuge) ::madvise(p, size, MADV_HUGEPAGE);  // advice only: failure is harmless
+  chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(next),
+                 Chunk{std::unique_ptr<char[], FreeChunk>(p), size, 0});
+  current_ = next;
+}
+
 EventSpool::Ref EventSpool::append(const AccessEvent& e) {
   const std::size_t need = record_bound(e, keep_);
-  if (chunks_.empty() || used_.back() + need > kChunkBytes) {
-    // Chunks are 2 MiB-aligned and advised into transparent huge pages: a
-    // spool of a few hundred MB otherwise costs ~100k page faults, which on
-    // a VM took a quarter of the scan's decode phase.
-    constexpr std::size_t kHuge = 2 << 20;
-    const std::size_t size = (std::max(kChunkBytes, need) + kHuge - 1) / kHuge * kHuge;
-    auto* p = static_cast<char*>(std::aligned_alloc(kHuge, size));  // not zero-filled
-    if (p == nullptr) throw std::bad_alloc();
-    ::madvise(p, size, MADV_HUGEPAGE);  // advice only: failure is harmless
-    chunks_.push_back(std::unique_ptr<char[], FreeChunk>(p));
-    used_.push_back(0);
-  }
-  const Ref ref{static_cast<std::uint32_t>(chunks_.size() - 1),
-                static_cast<std::uint32_t>(used_.back())};
-  Writer w(chunks_.back().get() + used_.back(), keep_);
+  if (chunks_.empty() || chunks_[current_].used + need > chunks_[current_].size) next_chunk(need);
+  Chunk& c = chunks_[current_];
+  const Ref ref{static_cast<std::uint32_t>(current_), static_cast<std::uint32_t>(c.used)};
+  Writer w(c.bytes.get() + c.used, keep_);
   record(w, e);
-  used_.back() += w.written();
+  c.used += w.written();
   ++count_;
   return ref;
 }
 
 void EventSpool::clear() {
-  if (chunks_.size() > 1) chunks_.resize(1);
-  used_.resize(chunks_.size());
-  if (!used_.empty()) used_[0] = 0;
+  for (auto& c : chunks_) c.used = 0;
+  current_ = 0;
   count_ = 0;
 }
 
@@ -243,14 +248,14 @@ void EventSpool::FreeChunk::operator()(char* p) const {
 }
 
 void EventSpool::read(Ref ref, AccessEvent& e) const {
-  Reader r(chunks_[ref.chunk].get() + ref.offset);
+  Reader r(chunks_[ref.chunk].bytes.get() + ref.offset);
   record(r, e);
   e.pos.file = file_;
 }
 
 std::size_t EventSpool::bytes() const {
   std::size_t n = 0;
-  for (auto u : used_) n += u;
+  for (const auto& c : chunks_) n += c.used;
   return n;
 }
 

@@ -20,6 +20,14 @@ namespace sevwatch::app {
 
 class EventSpool {
  public:
+  // Chunks of 2 MiB or more sit in transparent huge pages (a spool of a few
+  // hundred MB otherwise costs ~100k page faults). A spool that is filled and
+  // cleared over and over (a batch between threads) wants small chunks
+  // instead: on a VM the first touch of fresh memory is slow, and a huge page
+  // is 2 MiB of it at once.
+  static constexpr std::size_t kLargeChunkBytes = 4 << 20;
+  explicit EventSpool(std::size_t chunk_bytes = kLargeChunkBytes) : chunk_bytes_(chunk_bytes) {}
+
   // Where a record lives: chunk index and offset inside it.
   struct Ref {
     std::uint32_t chunk;
@@ -34,7 +42,7 @@ class EventSpool {
   void read(Ref ref, detectors::AccessEvent& out) const;
 
   std::size_t size() const { return count_; }
-  // Forgets every record but keeps the first chunk's memory, for reuse.
+  // Forgets every record but keeps the chunks, for reuse.
   void clear();
   std::size_t bytes() const;
   void set_file(std::string file) { file_ = std::move(file); }
@@ -42,12 +50,20 @@ class EventSpool {
   void set_kept(const KeptText& keep) { keep_ = keep; }
 
  private:
-  static constexpr std::size_t kChunkBytes = 4 << 20;
   struct FreeChunk {
     void operator()(char* p) const;
   };
-  std::vector<std::unique_ptr<char[], FreeChunk>> chunks_;
-  std::vector<std::size_t> used_;
+  struct Chunk {
+    std::unique_ptr<char[], FreeChunk> bytes;
+    std::size_t size = 0;
+    std::size_t used = 0;
+  };
+  // Makes chunks_[current_] one with room for `need` more bytes.
+  void next_chunk(std::size_t need);
+
+  std::size_t chunk_bytes_;
+  std::vector<Chunk> chunks_;  // those after current_ are empty, for reuse
+  std::size_t current_ = 0;
   std::string file_;
   KeptText keep_ = KeptText::all();
   std::size_t count_ = 0;

@@ -109,8 +109,8 @@ struct Batch {
   };
   std::size_t input = 0;  // index of the input (read order)
   std::string file;
-  // An event batch:
-  EventSpool spool;
+  // An event batch (filled and cleared over and over: small chunks):
+  EventSpool spool{256 << 10};
   std::vector<EventSpool::Ref> refs;
   // A line batch (format set): the lines back to back, each followed by its
   // newline, then kLinePadding spare bytes, so every line decodes in place.

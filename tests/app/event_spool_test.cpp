@@ -116,3 +116,32 @@ TEST_CASE("the event spool drops the free text it does not keep", "[spool][kept]
   CHECK(out.principal_groups == in.principal_groups);
   CHECK(out.grant.grantees.size() == 2);
 }
+
+TEST_CASE("a spool of small chunks, cleared and refilled, reuses them", "[spool]") {
+  EventSpool spool(4096);
+  spool.set_file("in.jsonl");
+  auto fill = [&](int first, int n, int big_at) {
+    std::vector<AccessEvent> in;
+    std::vector<EventSpool::Ref> refs;
+    for (int i = first; i < first + n; ++i) {
+      // ~400-byte records, several to a chunk; one record over a chunk.
+      in.push_back(full_event(i, i == big_at ? 10000 : 100 + i % 50));
+      in.back().pos.file = "in.jsonl";
+      refs.push_back(spool.append(in.back()));
+    }
+    AccessEvent out;
+    for (std::size_t k = 0; k < in.size(); ++k) {
+      spool.read(refs[k], out);
+      INFO(first + static_cast<int>(k));
+      REQUIRE(describe(out) == describe(in[k]));
+    }
+  };
+  fill(0, 100, -1);
+  const auto first_bytes = spool.bytes();
+  spool.clear();
+  CHECK(spool.bytes() == 0);
+  fill(1000, 150, 1070);  // more records than before, and a big one among them
+  CHECK(spool.bytes() > first_bytes);
+  spool.clear();
+  fill(2000, 30, 2000);  // the big one first
+}
