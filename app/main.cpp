@@ -17,8 +17,8 @@ constexpr const char* kUsage = R"(usage: sevwatch COMMAND [ARGS]
 
   scan [--context FILE] [--rules DIR]... [--store URL] [--format auto|NAME]
        [--fail-on-sev N] [--json] [--catalog NAME] [--mapping FILE]
-       [--utc-offset-minutes N] [--max-line-bytes N] [--threads N] [--sigma-mapping FILE]
-       PATH...                                 read audit logs ('-' for stdin) into incidents
+       [--utc-offset-minutes N] [--max-line-bytes N] [--threads N] [--stream-queue N]
+       [--sigma-mapping FILE] PATH...                                 read audit logs ('-' for stdin) into incidents
   run --config FILE                             the daemon: follow sources live into incidents
   incidents list [--store URL] [--status STATUS] [--json | --format human|json|ocsf]
   incidents show ID [--store URL] [--json | --format human|json|ocsf]

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -211,25 +212,19 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
     phases[phase] += std::chrono::duration<double>(now - mark).count();
     mark = now;
   };
-  Pipeline pipeline;
-  if (!load_pipeline(options.context_path, options.rule_paths, options.rubric_path, pipeline, err,
-                     options.sigma_mapping)) {
-    return 1;
-  }
   std::string error;
-  auto store = triage::IncidentStore::open(options.store_url, error);
-  if (!store) {
-    err << "sevwatch scan: " << error << "\n";
-    return 1;
-  }
-
-  lap("load");
-
   std::vector<std::string> paths;
   if (!expand_paths(options.paths, paths, error)) {
     err << "sevwatch scan: " << error << "\n";
     return 1;
   }
+
+  // The rules first: they say what decoding keeps, so a second thread can
+  // start decoding while the context loads and the store opens.
+  Pipeline pipeline;
+  rules::Diagnostics rule_diags, context_diags;
+  const bool rules_ok = load_rule_side(options.rule_paths, options.rubric_path,
+                                       options.sigma_mapping, pipeline, rule_diags);
 
   detectors::DecoderRegistry registry;
   detectors::register_builtin_decoders(registry);
@@ -241,6 +236,29 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
   decoder_options.keep_raw = pipeline.rules.uses_raw;  // raw.<path> fields need the records
   unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
                                          : std::max(1u, std::thread::hardware_concurrency());
+
+  // The fast path: inputs already in event-time order stream (scan_stream.h).
+  const bool rereadable =
+      std::none_of(paths.begin(), paths.end(), [](const std::string& p) { return p == "-"; });
+  std::optional<InOrderStream> stream;
+  if (rules_ok && rereadable) {
+    std::vector<std::string> by_name = paths;
+    std::sort(by_name.begin(), by_name.end());
+    stream.emplace(std::move(by_name), options.format, registry, decoder_options,
+                   KeptText::read_by(pipeline.rules), threads, options.stream_queue);
+  }
+
+  const bool context_ok = load_context_side(options.context_path, pipeline, context_diags);
+  context_diags.append(rule_diags);
+  if (!context_diags.all().empty()) err << context_diags.to_text();
+  if (!rules_ok || !context_ok) return 1;
+  auto store = triage::IncidentStore::open(options.store_url, error);
+  if (!store) {
+    err << "sevwatch scan: " << error << "\n";
+    return 1;
+  }
+
+  lap("load");
 
   ScanReport report;
   triage::IncidentManager manager(*store, *pipeline.rubric, wall_ms);
@@ -259,16 +277,10 @@ int run_scan(const ScanOptions& options, std::ostream& out, std::ostream& err,
   };
 
   try {
-    // The fast path: inputs already in event-time order stream (scan_stream.h).
-    const bool rereadable =
-        std::none_of(paths.begin(), paths.end(), [](const std::string& p) { return p == "-"; });
-    if (rereadable) {
-      std::vector<std::string> by_name = paths;
-      std::sort(by_name.begin(), by_name.end());
+    if (stream) {
       HeldFindings held;
       rules::Engine engine(*pipeline.context, pipeline.rules, held);
-      StreamOutcome streamed = stream_in_order(by_name, options.format, registry, decoder_options,
-                                               KeptText::read_by(pipeline.rules), engine, threads);
+      StreamOutcome streamed = stream->run(engine);
       if (streamed.in_order) {
         for (const auto& in : streamed.inputs) {
           if (!in.result.ok) {
@@ -352,6 +364,8 @@ int scan_main(const std::vector<std::string>& args, std::ostream& out, std::ostr
       o.max_line_bytes = static_cast<std::size_t>(p.int_value(1024, 1 << 30));
     } else if (p.flag("--threads")) {
       o.threads = p.int_value(1, 256);
+    } else if (p.flag("--stream-queue")) {
+      o.stream_queue = static_cast<std::size_t>(p.int_value(2, 4096));
     } else if (p.flag("--json")) {
       o.json = true;
     } else {

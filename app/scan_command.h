@@ -21,6 +21,7 @@ struct ScanOptions {
   bool json = false;
   std::vector<std::string> paths;  // files, directories (every file inside), or "-"
   int threads = 0;                 // decoding threads; 0: one per core
+  std::size_t stream_queue = 256;  // two threads streaming: batches that may wait between them
   std::size_t max_line_bytes = 1 << 20;
   std::string catalog;         // catalog name for formats whose logs carry none (Hive)
   std::string mapping_file;    // field mapping for --format json_mapped

@@ -56,6 +56,8 @@ class OrderedSink : public detectors::EventSink {
 
   void on_weird(detectors::Weird&& w) override { rejects_.add(std::move(w)); }
   virtual bool in_order() const { return order_.in_order(); }
+  // An abandoned stream reads no further.
+  bool done() const override { return !in_order(); }
   // The input read next.
   virtual void start_input(const std::string& path) { (void)path; }
   std::uint64_t take_count() { return std::exchange(count_, 0); }
@@ -95,10 +97,15 @@ class EngineSink : public OrderedSink {
 //
 // Decoding is the larger half of the work, so the engine thread also decodes:
 // of a format whose lines decode on their own (DecoderInfo::independent_lines)
-// one batch in kLineShare carries raw lines, which the engine thread decodes
-// with its own decoder and processes at once. Batches keep the input's order,
-// so events still reach the engine in the order they were read; the engine
-// thread checks that order for every event.
+// a steered share of the batches carries raw lines, which the engine thread
+// decodes with its own decoder and processes at once. Batches keep the
+// input's order, so events still reach the engine in the order they were
+// read; the engine thread checks that order for every event.
+//
+// The decoding thread starts before the engine exists (InOrderStream), and
+// batches are made as needed, up to the stream's limit, so that it decodes
+// ahead while the context loads; no line batches go out before the engine
+// thread takes its first batch.
 struct Batch {
   static constexpr std::size_t kItems = 512;
   struct Line {
@@ -123,13 +130,16 @@ struct Batch {
 
 class BatchChannel {
  public:
-  explicit BatchChannel(std::size_t batches) : capacity_(batches) {
-    for (std::size_t i = 0; i < batches; ++i) free_.push_back(std::make_unique<Batch>());
-  }
+  // Batches are made as needed, up to `max_batches`.
+  explicit BatchChannel(std::size_t max_batches) : max_batches_(max_batches) {}
   // Producer: an empty batch (blocks while the consumer holds all of them);
   // null once the consumer gave up.
   std::unique_ptr<Batch> take_free() {
     std::unique_lock lock(mu_);
+    if (free_.empty() && made_ < max_batches_) {
+      ++made_;
+      return std::make_unique<Batch>();
+    }
     cv_.wait(lock, [&] { return !free_.empty() || abandoned_; });
     if (abandoned_) return nullptr;
     auto b = std::move(free_.back());
@@ -147,7 +157,6 @@ class BatchChannel {
     cv_.notify_all();
     return waiting;
   }
-  std::size_t capacity() const { return capacity_; }
   void close() {
     {
       std::lock_guard lock(mu_);
@@ -155,8 +164,11 @@ class BatchChannel {
     }
     cv_.notify_all();
   }
+  // Producer: true until the consumer takes its first batch (or gives up).
+  bool holds_back() const { return !consuming_.load(std::memory_order_relaxed); }
   // Consumer: the next full batch, or null at the end.
   std::unique_ptr<Batch> take_full() {
+    consuming_.store(true, std::memory_order_relaxed);
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !full_.empty() || closed_; });
     if (full_.empty()) return nullptr;
@@ -177,6 +189,7 @@ class BatchChannel {
     cv_.notify_all();
   }
   void abandon() {
+    consuming_.store(true, std::memory_order_relaxed);
     {
       std::lock_guard lock(mu_);
       abandoned_ = true;
@@ -189,20 +202,25 @@ class BatchChannel {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Batch>> free_;
   std::vector<std::unique_ptr<Batch>> full_;
-  std::size_t capacity_;
+  std::size_t max_batches_;
+  std::size_t made_ = 0;
   bool closed_ = false;
   bool abandoned_ = false;
+  std::atomic<bool> consuming_{false};
 };
 
 // The decoding thread's sink: fills event batches, and line batches for the
 // SplitDecoders below. The order is checked on the engine thread.
 //
 // How many batches of an independent-lines format go raw is steered by the
-// queue: full batches piling up mean the engine thread is the slower one
-// (fewer line batches), an empty queue that it waits for batches (more).
+// queue: more than kSteadyQueue full batches waiting mean the engine thread
+// is behind (fewer line batches: so it works off the head start), an empty
+// queue that it waits for batches (more).
 class BatchSink : public OrderedSink {
  public:
   static constexpr int kShareSteps = 64;  // the share of line batches, in 64ths
+  // More full batches than this waiting: the engine thread is behind.
+  static constexpr std::size_t kSteadyQueue = 4;
 
   BatchSink(RejectTally& rejects, BatchChannel& channel, const KeptText& keep)
       : OrderedSink(rejects), channel_(channel), keep_(keep) {}
@@ -220,9 +238,12 @@ class BatchSink : public OrderedSink {
     if (gave_up_) return true;
     if (batch_ && batch_->format != nullptr && batch_->format != &format) push();
     if (!batch_) {
-      credit_ += share_;
-      const bool lines = credit_ >= kShareSteps;
-      if (lines) credit_ -= kShareSteps;
+      bool lines = false;
+      if (!channel_.holds_back()) {  // no line batches in the head start
+        credit_ += share_;
+        lines = credit_ >= kShareSteps;
+        if (lines) credit_ -= kShareSteps;
+      }
       if (!start(lines ? &format : nullptr)) return true;
     }
     if (batch_->format == nullptr) return false;
@@ -266,7 +287,7 @@ class BatchSink : public OrderedSink {
   void push() {
     if (batch_->format != nullptr) batch_->text.append(detectors::kLinePadding, ' ');
     const std::size_t waiting = channel_.push_full(std::move(batch_));
-    if (waiting * 2 > channel_.capacity()) {
+    if (waiting > kSteadyQueue) {
       share_ = std::max(0, share_ - 1);
     } else if (waiting <= 1) {
       share_ = std::min(kShareSteps / 2, share_ + 1);
@@ -416,46 +437,73 @@ void read_all(const std::vector<std::string>& paths, std::string_view format,
 
 }  // namespace
 
-StreamOutcome stream_in_order(const std::vector<std::string>& paths, std::string_view format,
-                              const detectors::DecoderRegistry& registry,
-                              const detectors::DecoderOptions& options, const KeptText& keep,
-                              rules::Engine& engine, unsigned threads) {
-  StreamOutcome out;
-  if (threads < 2) {
+struct InOrderStream::Threads {
+  Threads(const KeptText& keep, std::size_t max_batches)
+      : channel(max_batches), sink(out.rejects, channel, keep) {}
+  StreamOutcome out;  // filled by the decoding thread, then completed by run()
+  BatchChannel channel;
+  BatchSink sink;
+  detectors::DecoderRegistry split;
+  std::thread decoder;
+};
+
+InOrderStream::InOrderStream(std::vector<std::string> paths, std::string format,
+                             const detectors::DecoderRegistry& registry,
+                             detectors::DecoderOptions options, const KeptText& keep,
+                             unsigned threads, std::size_t max_batches)
+    : paths_(std::move(paths)),
+      format_(std::move(format)),
+      registry_(registry),
+      options_(std::move(options)) {
+  if (threads < 2) return;
+  threads_ = std::make_unique<Threads>(keep, max_batches);
+  Threads& t = *threads_;
+  t.split = splitting_registry(registry_, t.sink);
+  t.decoder = std::thread([this, &t] {
+    read_all(paths_, format_, t.split, options_, t.sink, t.out);
+    t.sink.flush();
+    t.channel.close();
+  });
+}
+
+InOrderStream::~InOrderStream() {
+  if (!threads_ || !threads_->decoder.joinable()) return;
+  threads_->channel.abandon();
+  while (threads_->channel.take_full()) {
+  }
+  threads_->decoder.join();
+}
+
+StreamOutcome InOrderStream::run(rules::Engine& engine) {
+  if (!threads_) {
+    StreamOutcome out;
     EngineSink sink(out.rejects, engine);
-    read_all(paths, format, registry, options, sink, out);
+    read_all(paths_, format_, registry_, options_, sink, out);
     return out;
   }
-
-  BatchChannel channel(8);
-  BatchSink sink(out.rejects, channel, keep);
-  const detectors::DecoderRegistry split = splitting_registry(registry, sink);
-  std::thread decoder([&] {
-    read_all(paths, format, split, options, sink, out);
-    sink.flush();
-    channel.close();
-  });
+  Threads& t = *threads_;
   std::exception_ptr failure;
-  EngineSide side(engine, options);
+  EngineSide side(engine, options_);
   AccessEvent events[2];  // the engine thread's own: their strings never change cores
   try {
-    while (auto batch = channel.take_full()) {
+    while (auto batch = t.channel.take_full()) {
       side.run(*batch, events);
-      channel.give_back(std::move(batch));
+      t.channel.give_back(std::move(batch));
       if (!side.in_order()) break;
     }
   } catch (...) {
     failure = std::current_exception();
   }
   if (failure || !side.in_order()) {
-    channel.abandon();
-    while (channel.take_full()) {
+    t.channel.abandon();
+    while (t.channel.take_full()) {
     }
   }
-  decoder.join();
+  t.decoder.join();
   if (failure) std::rethrow_exception(failure);
   // The engine thread saw every event: its order check and counts are the
   // stream's.
+  StreamOutcome out = std::move(t.out);
   out.in_order = out.in_order && side.in_order();
   out.shared_lines = side.shared_lines();
   for (std::size_t i = 0; i < out.inputs.size(); ++i) out.inputs[i].events = side.count(i);

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,12 +68,35 @@ struct StreamOutcome {
 };
 
 // Reads `paths` (sorted by name; regular files, re-readable) one after another
-// into `engine`, whose findings sink should be a HeldFindings. `threads` >= 2
-// decodes on a second thread, and events cross to the engine thread without
-// the free text `keep` does not keep. Engine exceptions propagate.
-StreamOutcome stream_in_order(const std::vector<std::string>& paths, std::string_view format,
-                              const detectors::DecoderRegistry& registry,
-                              const detectors::DecoderOptions& options, const KeptText& keep,
-                              rules::Engine& engine, unsigned threads);
+// into an engine, whose findings sink should be a HeldFindings. With `threads`
+// >= 2 a second thread decodes, and events cross to the engine thread without
+// the free text `keep` does not keep; that thread starts at construction, so
+// decoding overlaps whatever the caller does before run() (loading the
+// context, building the engine, opening the store): up to `max_batches`
+// batches of 512 events wait for the engine thread (256, ~130,000 events, is
+// enough for that head start), which the engine thread then works off while
+// the decoding thread keeps on, sharing fewer lines. `registry` must outlive
+// the stream.
+class InOrderStream {
+ public:
+  InOrderStream(std::vector<std::string> paths, std::string format,
+                const detectors::DecoderRegistry& registry, detectors::DecoderOptions options,
+                const KeptText& keep, unsigned threads, std::size_t max_batches);
+  // A stream never run stops its thread (which finishes the file it is in).
+  ~InOrderStream();
+  InOrderStream(const InOrderStream&) = delete;
+  InOrderStream& operator=(const InOrderStream&) = delete;
+
+  // Runs every event through `engine`; once. Engine exceptions propagate.
+  StreamOutcome run(rules::Engine& engine);
+
+ private:
+  struct Threads;
+  std::vector<std::string> paths_;
+  std::string format_;
+  const detectors::DecoderRegistry& registry_;
+  detectors::DecoderOptions options_;
+  std::unique_ptr<Threads> threads_;  // null: one thread
+};
 
 }  // namespace sevwatch::app

@@ -24,18 +24,34 @@ bool load_pipeline(const std::string& context_path, const std::vector<std::strin
                    const std::string& rubric_path, Pipeline& out, std::ostream& err,
                    const std::string& sigma_mapping_path) {
   rules::Diagnostics diags;
-  out.context = context_path.empty() ? rules::Context::builtin_default()
-                                     : rules::Context::load_file(context_path, diags);
-  if (rule_paths.empty()) {
-    rules::load_shipped_rules(out.rules, diags);
-  } else if (rules::use_sigma_mapping_file(out.rules, sigma_mapping_path, diags)) {
-    for (const auto& p : rule_paths) rules::load_rules_path(p, out.rules, diags);
-  }
-  rules::check_rule_set(out.rules, diags);
-  out.rubric = rubric_path.empty() ? triage::SevRubric::builtin_default()
-                                   : triage::SevRubric::load_file(rubric_path, diags);
+  const bool context_ok = load_context_side(context_path, out, diags);
+  const bool rules_ok = load_rule_side(rule_paths, rubric_path, sigma_mapping_path, out, diags);
   if (!diags.all().empty()) err << diags.to_text();
-  return !diags.has_errors() && out.context && out.rubric;
+  return context_ok && rules_ok;
+}
+
+bool load_rule_side(const std::vector<std::string>& rule_paths, const std::string& rubric_path,
+                    const std::string& sigma_mapping_path, Pipeline& out,
+                    rules::Diagnostics& diags) {
+  rules::Diagnostics local;
+  if (rule_paths.empty()) {
+    rules::load_shipped_rules(out.rules, local);
+  } else if (rules::use_sigma_mapping_file(out.rules, sigma_mapping_path, local)) {
+    for (const auto& p : rule_paths) rules::load_rules_path(p, out.rules, local);
+  }
+  rules::check_rule_set(out.rules, local);
+  out.rubric = rubric_path.empty() ? triage::SevRubric::builtin_default()
+                                   : triage::SevRubric::load_file(rubric_path, local);
+  diags.append(local);
+  return !local.has_errors() && out.rubric;
+}
+
+bool load_context_side(const std::string& context_path, Pipeline& out, rules::Diagnostics& diags) {
+  rules::Diagnostics local;
+  out.context = context_path.empty() ? rules::Context::builtin_default()
+                                     : rules::Context::load_file(context_path, local);
+  diags.append(local);
+  return !local.has_errors() && out.context;
 }
 
 }  // namespace sevwatch::app

@@ -36,4 +36,13 @@ bool load_pipeline(const std::string& context_path, const std::vector<std::strin
                    const std::string& rubric_path, Pipeline& out, std::ostream& err,
                    const std::string& sigma_mapping_path = {});
 
+// load_pipeline in two steps, for a caller that starts work in between (scan
+// starts decoding once it knows what the rules read, and loads the context
+// meanwhile). Each adds its problems to `diags` and returns false on errors;
+// the caller prints them.
+bool load_rule_side(const std::vector<std::string>& rule_paths, const std::string& rubric_path,
+                    const std::string& sigma_mapping_path, Pipeline& out,
+                    rules::Diagnostics& diags);
+bool load_context_side(const std::string& context_path, Pipeline& out, rules::Diagnostics& diags);
+
 }  // namespace sevwatch::app

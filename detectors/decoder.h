@@ -50,6 +50,9 @@ class EventSink {
   virtual ~EventSink() = default;
   virtual void on_event(AccessEvent&& event) = 0;
   virtual void on_weird(Weird&& weird) = 0;
+  // True once the sink wants nothing more from this input: read_input then
+  // stops within 1,024 lines (its result covers what it read).
+  virtual bool done() const { return false; }
 };
 
 struct DecoderOptions {

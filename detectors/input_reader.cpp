@@ -336,7 +336,7 @@ InputResult read_input(const std::string& path, std::string_view format,
   held.clear();
   for (;;) {
     const auto st = reader.next(line, pos.line, pos.offset, length);
-    if (st == LineReader::Status::end) break;
+    if (st == LineReader::Status::end || ((pos.line & 1023) == 0 && sink.done())) break;
     if (st == LineReader::Status::error) {
       raw_sink.set_line({});
       decoder->finish(out);

@@ -41,6 +41,26 @@ CliResult scan(const std::string& store, const std::vector<std::string>& inputs,
   return run_cli(args);
 }
 
+// `line` (a JSON object) with a key the decoder skips: 2 KB more to decode
+// and nothing more for the engine, so that two threads on a short queue
+// share out lines (the engine thread would otherwise wait).
+std::string padded(const std::string& line) {
+  REQUIRE(line.back() == '}');
+  return line.substr(0, line.size() - 1) + ",\"x_pad\":\"" + std::string(2048, 'p') + "\"}";
+}
+
+// The whole day in one file, each line padded().
+std::filesystem::path padded_day(const TempDir& tmp) {
+  std::string text;
+  for (const auto& f : log_files()) {
+    std::ifstream in(f);
+    for (std::string line; std::getline(in, line);) text += padded(line) + "\n";
+  }
+  const auto path = tmp.path() / "padded_day.jsonl";
+  write_file(path, text);
+  return path;
+}
+
 // An incident as `show --json` gives it, without the wall-clock fields.
 json::object stable_show(const std::string& store, std::int64_t id) {
   const auto r = run_cli({"incidents", "show", std::to_string(id), "--store", store, "--json"});
@@ -146,7 +166,11 @@ TEST_CASE("streamed and sorted scans give the same incidents", "[scan][order][st
   };
   std::vector<Run> runs = {
       {"one.db", files, {"--threads", "1"}, "streamed"},
-      {"two.db", files, {"--threads", "2"}, "streamed"},
+      // A short queue between the threads, lines slow to decode: the engine
+      // thread decodes some lines.
+      {"two.db", {padded_day(tmp).string()}, {"--threads", "2", "--stream-queue", "8"}, "streamed"},
+      // The default queue holds this whole day: decoded ahead, none shared.
+      {"two_ahead.db", files, {"--threads", "2"}, "streamed"},
       {"sorted.db", {shuffled.string()}, {"--threads", "1"}, "sorted"},
       {"sorted2.db", {shuffled.string()}, {"--threads", "2"}, "sorted"},
   };
@@ -160,8 +184,8 @@ TEST_CASE("streamed and sorted scans give the same incidents", "[scan][order][st
     CHECK(o.at("mode").as_string() == run.mode);
     CHECK(o.at("events").as_int64() == static_cast<std::int64_t>(lines.size()));
     CHECK(o.at("phase_seconds").as_object().contains("stream_abandoned") == (run.mode == "sorted"));
-    // Two threads streaming: the engine thread decoded some lines itself.
-    const bool shares = run.mode == "streamed" && run.extra.back() == "2";
+    // Two threads streaming, short queue: the engine thread decoded lines.
+    const bool shares = run.mode == "streamed" && run.extra.back() == "8";
     CHECK((o.at("shared_lines").as_int64() > 0) == shares);
     lists.push_back(list(run.store));
   }
@@ -290,14 +314,15 @@ TEST_CASE("two threads count the same rejects and events as one, lines shared or
           "[scan][malformed][stream]") {
   TempDir tmp("malformed2");
   // The whole small demo in one file, in time order, with a bad line every
-  // 1,000 lines: some land in the batches of lines the engine thread decodes.
+  // 1,000 lines: some land in the batches of lines the engine thread decodes
+  // (lines padded(), on a short queue: the engine thread takes lines).
   std::string text;
   std::size_t good = 0;
   std::size_t bad = 0;
   for (const auto& f : log_files()) {
     std::ifstream in(f);
     for (std::string line; std::getline(in, line);) {
-      text += line + "\n";
+      text += padded(line) + "\n";
       if (++good % 1000 == 0) {
         text += bad % 2 == 0 ? line.substr(0, line.size() / 2) + "\n" : "null\n";
         ++bad;
@@ -310,7 +335,7 @@ TEST_CASE("two threads count the same rejects and events as one, lines shared or
   std::vector<json::object> out;
   for (const char* threads : {"1", "2"}) {
     const std::string store = "sqlite:" + (tmp.path() / (std::string(threads) + ".db")).string();
-    const auto r = scan(store, {path.string()}, {"--threads", threads});
+    const auto r = scan(store, {path.string()}, {"--threads", threads, "--stream-queue", "8"});
     INFO(r.err);
     REQUIRE(r.status == 0);
     out.push_back(parse_json(r.out).as_object());

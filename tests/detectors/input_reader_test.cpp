@@ -281,3 +281,25 @@ TEST_CASE(
     CHECK(sink.weirds[1].detail.find("limit 1024") != std::string::npos);
   }
 }
+
+TEST_CASE("read_input: a sink that is done stops the read within 1,024 lines", "[input]") {
+  sevwatch::testing::TempDir dir("done");
+  std::string text;
+  for (int i = 0; i < 10'000; ++i) text += ranger_line("u" + std::to_string(i)) + "\n";
+  sevwatch::testing::write_file(dir.path() / "a.jsonl", text);
+  struct StopAfter : CollectingSink {
+    bool done() const override { return events.size() >= 3000; }
+  };
+  StopAfter sink;
+  const auto r = read_input((dir.path() / "a.jsonl").string(), "ranger_audit", builtin(),
+                            DecoderOptions{}, sink);
+  REQUIRE(r.ok);
+  CHECK(sink.events.size() >= 3000);
+  CHECK(sink.events.size() <= 3000 + 1024);
+  CHECK(r.lines < 10'000);
+  CollectingSink all;  // the default: read to the end
+  CHECK(read_input((dir.path() / "a.jsonl").string(), "ranger_audit", builtin(), DecoderOptions{},
+                   all)
+            .lines == 10'000);
+  CHECK(all.events.size() == 10'000);
+}
