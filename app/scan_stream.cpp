@@ -295,7 +295,7 @@ class BatchSink : public OrderedSink {
   }
 
   BatchChannel& channel_;
-  const KeptText& keep_;  // the free text events carry to the engine thread
+  const KeptText keep_;  // the free text events carry to the engine thread (a copy)
   std::unique_ptr<Batch> batch_;
   std::string file_;
   std::size_t inputs_started_ = 0;  // the current input's index, plus one
