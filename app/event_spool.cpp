@@ -233,6 +233,7 @@ EventSpool::Ref EventSpool::append(const AccessEvent& e) {
   Writer w(c.bytes.get() + c.used, keep_);
   record(w, e);
   c.used += w.written();
+  bytes_ += w.written();
   ++count_;
   return ref;
 }
@@ -240,6 +241,7 @@ EventSpool::Ref EventSpool::append(const AccessEvent& e) {
 void EventSpool::clear() {
   for (auto& c : chunks_) c.used = 0;
   current_ = 0;
+  bytes_ = 0;
   count_ = 0;
 }
 
@@ -251,12 +253,6 @@ void EventSpool::read(Ref ref, AccessEvent& e) const {
   Reader r(chunks_[ref.chunk].bytes.get() + ref.offset);
   record(r, e);
   e.pos.file = file_;
-}
-
-std::size_t EventSpool::bytes() const {
-  std::size_t n = 0;
-  for (const auto& c : chunks_) n += c.used;
-  return n;
 }
 
 }  // namespace sevwatch::app

@@ -44,7 +44,7 @@ class EventSpool {
   std::size_t size() const { return count_; }
   // Forgets every record but keeps the chunks, for reuse.
   void clear();
-  std::size_t bytes() const;
+  std::size_t bytes() const { return bytes_; }
   void set_file(std::string file) { file_ = std::move(file); }
   // The free text kept from here on (default: all of it).
   void set_kept(const KeptText& keep) { keep_ = keep; }
@@ -64,6 +64,7 @@ class EventSpool {
   std::size_t chunk_bytes_;
   std::vector<Chunk> chunks_;  // those after current_ are empty, for reuse
   std::size_t current_ = 0;
+  std::size_t bytes_ = 0;  // used, in all chunks
   std::string file_;
   KeptText keep_ = KeptText::all();
   std::size_t count_ = 0;

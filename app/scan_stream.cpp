@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <map>
 #include <memory>
@@ -107,7 +108,8 @@ class EngineSink : public OrderedSink {
 // ahead while the context loads; no line batches go out before the engine
 // thread takes its first batch.
 struct Batch {
-  static constexpr std::size_t kItems = 512;
+  static constexpr std::size_t kItems = 512;         // events or lines, at most
+  static constexpr std::size_t kMaxBytes = 4 << 20;  // or fewer, once they hold this
   struct Line {
     std::size_t at = 0;
     std::size_t size = 0;
@@ -126,17 +128,24 @@ struct Batch {
   std::vector<Line> lines;
 
   std::size_t size() const { return format != nullptr ? lines.size() : refs.size(); }
+  std::size_t bytes() const { return spool.bytes() + text.size(); }
+  std::size_t queued_bytes = 0;  // bytes() when it was queued
 };
 
 class BatchChannel {
  public:
-  // Batches are made as needed, up to `max_batches`.
+  // Batches are made as needed, up to `max_batches`; past kBaseBatches only
+  // while the full ones hold less than kMaxQueuedBytes (long lines, or the
+  // source records kept for raw.<path> rules, make large batches).
+  static constexpr std::size_t kBaseBatches = 8;
+  static constexpr std::size_t kMaxQueuedBytes = 64 << 20;
   explicit BatchChannel(std::size_t max_batches) : max_batches_(max_batches) {}
   // Producer: an empty batch (blocks while the consumer holds all of them);
   // null once the consumer gave up.
   std::unique_ptr<Batch> take_free() {
     std::unique_lock lock(mu_);
-    if (free_.empty() && made_ < max_batches_) {
+    if (free_.empty() && made_ < max_batches_ &&
+        (made_ < kBaseBatches || queued_bytes_ < kMaxQueuedBytes)) {
       ++made_;
       return std::make_unique<Batch>();
     }
@@ -149,8 +158,10 @@ class BatchChannel {
   // Returns how many full batches wait for the consumer, this one included.
   std::size_t push_full(std::unique_ptr<Batch> b) {
     std::size_t waiting = 0;
+    b->queued_bytes = b->bytes();
     {
       std::lock_guard lock(mu_);
+      queued_bytes_ += b->queued_bytes;
       full_.push_back(std::move(b));
       waiting = full_.size();
     }
@@ -173,7 +184,8 @@ class BatchChannel {
     cv_.wait(lock, [&] { return !full_.empty() || closed_; });
     if (full_.empty()) return nullptr;
     auto b = std::move(full_.front());
-    full_.erase(full_.begin());
+    full_.pop_front();
+    queued_bytes_ -= b->queued_bytes;
     return b;
   }
   void give_back(std::unique_ptr<Batch> b) {
@@ -201,9 +213,10 @@ class BatchChannel {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Batch>> free_;
-  std::vector<std::unique_ptr<Batch>> full_;
+  std::deque<std::unique_ptr<Batch>> full_;
   std::size_t max_batches_;
   std::size_t made_ = 0;
+  std::size_t queued_bytes_ = 0;  // of the full batches
   bool closed_ = false;
   bool abandoned_ = false;
   std::atomic<bool> consuming_{false};
@@ -228,7 +241,7 @@ class BatchSink : public OrderedSink {
     if (batch_ && batch_->format != nullptr) push();  // a line batch takes no events
     if (!batch_ && !start(nullptr)) return;
     batch_->refs.push_back(batch_->spool.append(e));
-    if (batch_->refs.size() == Batch::kItems) push();
+    if (batch_->refs.size() == Batch::kItems || batch_->spool.bytes() >= Batch::kMaxBytes) push();
   }
   // A line of `format` (an independent-lines format): true when it went into
   // a line batch (or was dropped: the engine thread gave up), false when the
@@ -251,7 +264,7 @@ class BatchSink : public OrderedSink {
     b.lines.push_back(Batch::Line{b.text.size(), line.size(), pos.line, pos.offset});
     b.text.append(line);
     b.text.push_back('\n');
-    if (b.lines.size() == Batch::kItems) push();
+    if (b.lines.size() == Batch::kItems || b.text.size() >= Batch::kMaxBytes) push();
     return true;
   }
   // The input read next: a batch holds lines or events of one input.

@@ -74,9 +74,9 @@ struct StreamOutcome {
 // decoding overlaps whatever the caller does before run() (loading the
 // context, building the engine, opening the store): up to `max_batches`
 // batches of 512 events wait for the engine thread (256, ~130,000 events, is
-// enough for that head start), which the engine thread then works off while
-// the decoding thread keeps on, sharing fewer lines. `registry` must outlive
-// the stream.
+// enough for that head start; more than 8 only while they hold under 64 MiB),
+// which the engine thread then works off while the decoding thread keeps on,
+// sharing fewer lines. `registry` must outlive the stream.
 class InOrderStream {
  public:
   InOrderStream(std::vector<std::string> paths, std::string format,
