@@ -313,7 +313,9 @@ class BatchSink : public OrderedSink {
   std::string file_;
   std::size_t inputs_started_ = 0;  // the current input's index, plus one
   int share_ = kShareSteps / 8;     // line batches per kShareSteps batches
-  int credit_ = 0;
+  // The first batch after the head start goes raw: every two-thread stream
+  // that outlasts its head start shares lines, whatever the timing.
+  int credit_ = kShareSteps;
   bool gave_up_ = false;
 };
 
