@@ -35,7 +35,8 @@ void* allocate(std::size_t bytes) {
 NameTable::NameTable(NameTable&& other) noexcept
     : slots_(std::exchange(other.slots_, nullptr)),
       capacity_(std::exchange(other.capacity_, 0)),
-      names_(std::move(other.names_)) {}
+      names_(std::move(other.names_)),
+      tails_(std::move(other.tails_)) {}
 
 NameTable& NameTable::operator=(NameTable&& other) noexcept {
   if (this != &other) {
@@ -43,6 +44,7 @@ NameTable& NameTable::operator=(NameTable&& other) noexcept {
     slots_ = std::exchange(other.slots_, nullptr);
     capacity_ = std::exchange(other.capacity_, 0);
     names_ = std::move(other.names_);
+    tails_ = std::move(other.tails_);
   }
   return *this;
 }
@@ -78,14 +80,16 @@ std::uint64_t hash_name(std::string_view s) {
 std::size_t NameTable::probe(std::string_view name, std::uint64_t hash) const {
   const std::size_t mask = capacity_ - 1;
   const std::size_t head = std::min(name.size(), kHead);
+  const auto hash32 = static_cast<std::uint32_t>(hash);
   for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
     const Slot& s = slots_[i];
     if (s.id == kEmpty) return i;
-    if (s.hash == hash && s.size == name.size() && std::memcmp(s.head, name.data(), head) == 0 &&
-        (name.size() <= kHead ||
-         std::memcmp(names_[s.id].data() + kHead, name.data() + kHead, name.size() - kHead) == 0)) {
-      return i;
+    if (s.hash != hash32 || s.size != name.size() || std::memcmp(s.head, name.data(), head) != 0) {
+      continue;
     }
+    if (name.size() <= kHead) return i;
+    const char* tail = s.tail != kNoTail ? tails_.data() + s.tail : names_[s.id].data() + kHead;
+    if (std::memcmp(tail, name.data() + kHead, name.size() - kHead) == 0) return i;
   }
 }
 
@@ -124,9 +128,14 @@ std::uint32_t NameTable::intern(std::string_view name, bool* added) {
   Slot& s = slots_[probe(name, hash)];
   if (added != nullptr) *added = s.id == kEmpty;
   if (s.id != kEmpty) return s.id;
-  s.hash = hash;
+  s.hash = static_cast<std::uint32_t>(hash);
   s.id = static_cast<std::uint32_t>(names_.size());
   s.size = static_cast<std::uint32_t>(name.size());
+  s.tail = kNoTail;
+  if (name.size() > kHead && tails_.size() + name.size() < kNoTail) {
+    s.tail = static_cast<std::uint32_t>(tails_.size());
+    tails_.append(name.substr(kHead));
+  }
   std::memcpy(s.head, name.data(), std::min(name.size(), kHead));
   names_.emplace_back(name);
   return s.id;

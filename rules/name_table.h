@@ -4,9 +4,10 @@
 // tables of an exposure, the whole inventory). In a general hash map a lookup
 // costs three cache misses: the control bytes, the slot, and the string's heap
 // buffer. Here a slot is one cache line holding the hash, the id and the first
-// 48 bytes of the name, so a lookup of a name of up to 48 bytes (nearly all
-// warehouse names) touches one line; longer names compare their tail against
-// the stored copy. Linear probing at a load factor of at most one half; slots
+// 48 bytes of the name, so a lookup of a name of up to 48 bytes (most
+// warehouse names) touches one line; a longer name compares its tail against
+// the copy in one arena of tails, whose offset the slot holds (two lines, not
+// three). Linear probing at a load factor of at most one half; slots
 // of tables of 2 MiB or more sit in transparent huge pages, which spares a TLB
 // miss on top of the cache miss.
 //
@@ -53,12 +54,16 @@ class NameTable {
  private:
   static constexpr std::size_t kHead = 48;
   struct alignas(64) Slot {
-    std::uint64_t hash;
+    // The low half of the name's hash: all a slot index uses, as long as a
+    // table has under 2^32 slots (2^31 names, 256 GiB of slots).
+    std::uint32_t hash;
     std::uint32_t id;  // kEmpty: free
     std::uint32_t size;
+    std::uint32_t tail;  // offset of bytes kHead.. in tails_; kNoTail: compare names_[id]
     char head[kHead];
   };
   static constexpr std::uint32_t kEmpty = 0xffffffffu;
+  static constexpr std::uint32_t kNoTail = 0xffffffffu;
 
   static std::uint64_t hash_of(std::string_view s) { return hash_name(s); }
   std::size_t probe(std::string_view name, std::uint64_t hash) const;  // its slot or a free one
@@ -67,6 +72,7 @@ class NameTable {
   Slot* slots_ = nullptr;
   std::size_t capacity_ = 0;  // a power of two, or 0
   std::vector<std::string> names_;
+  std::string tails_;  // of names longer than kHead, back to back
 };
 
 }  // namespace sevwatch::rules

@@ -62,3 +62,28 @@ TEST_CASE("a table keeps every id through growth and moves", "[name_table]") {
   for (std::uint32_t i = 0; i < 1000; ++i) REQUIRE(reserved.intern(std::to_string(i)) == i);
   CHECK(reserved.find("999") == 999u);
 }
+
+TEST_CASE("long names keep their tails through growth and moves", "[name_table]") {
+  // Names of 49 to 300 bytes that share their first 48 bytes and differ only
+  // in their tails, some only in the last byte.
+  const std::string head = "dw_hive.mci_private_conversations_01.conversati";
+  REQUIRE(head.size() == 47);
+  auto name = [&](std::uint32_t i) {
+    return head + std::string(1 + i % 250, 'x') + std::to_string(i);
+  };
+  NameTable t;
+  constexpr std::uint32_t n = 50'000;
+  for (std::uint32_t i = 0; i < n; ++i) REQUIRE(t.intern(name(i)) == i);
+  NameTable moved = std::move(t);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    REQUIRE(moved.find(name(i)) == i);
+    REQUIRE(moved.name(i) == name(i));
+  }
+  // Same head and length as name(7), another tail.
+  std::string other = name(7);
+  other.back() = '8';
+  CHECK_FALSE(moved.find(other).has_value());
+  bool added = false;
+  CHECK(moved.intern(other, &added) == n);
+  CHECK(added);
+}
