@@ -195,7 +195,6 @@ std::vector<std::string> from_json_array(std::string_view text) {
 
 }  // namespace
 
-// The cached prepared statements, by SQL text.
 namespace {
 
 constexpr std::size_t kObjectRowsPerInsert = 500;
@@ -214,6 +213,7 @@ const std::string& insert_objects_sql() {
 
 }  // namespace
 
+// The cached prepared statements, by SQL text.
 struct SqliteStore::Cache {
   std::unordered_map<const char*, sqlite3_stmt*> stmts;
 };
