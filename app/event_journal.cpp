@@ -119,8 +119,7 @@ constexpr char kMention[] = "M|";
 std::string encode_journal_event(const AccessEvent& e, const KeptText& keep) {
   using rules::Field;
   const bool everything = keep.keeps_everything();
-  auto text = [&](Field f, const std::string& s) -> std::string_view { return keep.text(f, s); };
-  const std::string_view query = text(Field::query, e.query);
+  const std::string_view query = keep.text(Field::query, e.query);
   const std::string_view raw = keep.raw ? std::string_view(e.raw) : std::string_view();
   std::string out;
   out.reserve(160 + query.size() + raw.size() + e.object.name.size() + e.grant.target.name.size());
@@ -130,18 +129,18 @@ std::string encode_journal_event(const AccessEvent& e, const KeptText& keep) {
   number(out, (e.time_zone_assumed ? 1 : 0) | (e.grant.with_grant_option ? 2 : 0));
   number(out, static_cast<unsigned>(e.action));
   number(out, static_cast<unsigned>(e.result));
-  field(out, text(Field::format, e.format));
+  field(out, keep.text(Field::format, e.format));
   // The source position: for people reading the table only.
   field(out, everything ? std::string_view(e.pos.file) : std::string_view());
   number(out, everything ? e.pos.line : 0);
   number(out, everything ? e.pos.offset : 0);
-  field(out, text(Field::event_uid, e.event_uid));
+  field(out, keep.text(Field::event_uid, e.event_uid));
   field(out, e.principal);
   list(out, e.principal_groups);
-  field(out, text(Field::operation, e.operation));
+  field(out, keep.text(Field::operation, e.operation));
   field(out, e.object.name);
   number(out, static_cast<unsigned>(e.object.level));
-  field(out, text(Field::columns, e.object.columns));
+  field(out, keep.text(Field::columns, e.object.columns));
   list(out, e.grant.privileges);
   for (const auto& g : e.grant.grantees) {
     out += static_cast<char>('0' + static_cast<int>(g.kind));
@@ -151,12 +150,12 @@ std::string encode_journal_event(const AccessEvent& e, const KeptText& keep) {
   out += '|';
   field(out, e.grant.target.name);
   number(out, static_cast<unsigned>(e.grant.target.level));
-  field(out, text(Field::columns, e.grant.target.columns));
-  field(out, text(Field::grant_target_type, e.grant.target_type));
-  field(out, text(Field::client_ip, e.client_ip));
+  field(out, keep.text(Field::columns, e.grant.target.columns));
+  field(out, keep.text(Field::grant_target_type, e.grant.target_type));
+  field(out, keep.text(Field::client_ip, e.client_ip));
   field(out, query);
-  field(out, text(Field::session, e.session));
-  field(out, text(Field::policy, e.policy));
+  field(out, keep.text(Field::session, e.session));
+  field(out, keep.text(Field::policy, e.policy));
   escape_into(out, raw, true);  // the last field: no separator after it
   return out;
 }

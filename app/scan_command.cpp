@@ -130,10 +130,11 @@ bool scan_sorted(const std::vector<std::string>& paths, const std::string& forma
                  const Pipeline& pipeline, rules::FindingSink& findings, std::ostream& err,
                  AddInput add_input, AddRejects add_rejects, Lap lap) {
   std::vector<DecodedInput> inputs(paths.size());
+  const KeptText keep = KeptText::read_by(pipeline.rules);
   for (std::size_t i = 0; i < paths.size(); ++i) {
     inputs[i].path = paths[i];
     inputs[i].sink.events.set_file(paths[i]);
-    inputs[i].sink.events.set_kept(KeptText::read_by(pipeline.rules));
+    inputs[i].sink.events.set_kept(keep);
   }
   std::atomic<std::size_t> next{0};
   auto worker = [&] {

@@ -50,44 +50,44 @@ class OrderCheck {
   bool in_order_ = true;
 };
 
-// Watches the order; counts events and rejects of the input being read.
-class OrderedSink : public detectors::EventSink {
+// What read_all() feeds: tallies the rejects of the inputs it reads, and
+// says when the stream is abandoned.
+class StreamSink : public detectors::EventSink {
  public:
-  explicit OrderedSink(RejectTally& rejects) : rejects_(rejects) {}
+  explicit StreamSink(RejectTally& rejects) : rejects_(rejects) {}
 
   void on_weird(detectors::Weird&& w) override { rejects_.add(std::move(w)); }
-  virtual bool in_order() const { return order_.in_order(); }
+  virtual bool in_order() const = 0;
   // An abandoned stream reads no further.
   bool done() const override { return !in_order(); }
   // The input read next.
   virtual void start_input(const std::string& path) { (void)path; }
-  std::uint64_t take_count() { return std::exchange(count_, 0); }
-
- protected:
-  bool admit(const AccessEvent& e) {
-    if (!order_.admit(e)) return false;
-    ++count_;
-    return true;
-  }
+  // The events of the input just read (0 when they are counted elsewhere).
+  virtual std::uint64_t take_count() { return 0; }
 
  private:
   RejectTally& rejects_;
-  OrderCheck order_;
-  std::uint64_t count_ = 0;
 };
 
-// One thread: the decoder calls the engine directly. (Holding events back so
-// the engine could prefetch their state costs more in moving events than the
-// cache misses it would save.)
-class EngineSink : public OrderedSink {
+// One thread: the decoder calls the engine directly, with the order checked
+// and events counted here. (Holding events back so the engine could prefetch
+// their state costs more in moving events than the cache misses it would
+// save.)
+class EngineSink : public StreamSink {
  public:
-  EngineSink(RejectTally& rejects, rules::Engine& engine) : OrderedSink(rejects), engine_(engine) {}
+  EngineSink(RejectTally& rejects, rules::Engine& engine) : StreamSink(rejects), engine_(engine) {}
   void on_event(AccessEvent&& e) override {
-    if (admit(e)) engine_.process(e);
+    if (!order_.admit(e)) return;
+    ++count_;
+    engine_.process(e);
   }
+  bool in_order() const override { return order_.in_order(); }
+  std::uint64_t take_count() override { return std::exchange(count_, 0); }
 
  private:
   rules::Engine& engine_;
+  OrderCheck order_;
+  std::uint64_t count_ = 0;
 };
 
 // Two threads: events travel in batches from the decoding thread to the
@@ -129,7 +129,6 @@ struct Batch {
 
   std::size_t size() const { return format != nullptr ? lines.size() : refs.size(); }
   std::size_t bytes() const { return spool.bytes() + text.size(); }
-  std::size_t queued_bytes = 0;  // bytes() when it was queued
 };
 
 class BatchChannel {
@@ -158,10 +157,10 @@ class BatchChannel {
   // Returns how many full batches wait for the consumer, this one included.
   std::size_t push_full(std::unique_ptr<Batch> b) {
     std::size_t waiting = 0;
-    b->queued_bytes = b->bytes();
+    const std::size_t bytes = b->bytes();  // unchanged until the consumer takes it
     {
       std::lock_guard lock(mu_);
-      queued_bytes_ += b->queued_bytes;
+      queued_bytes_ += bytes;
       full_.push_back(std::move(b));
       waiting = full_.size();
     }
@@ -185,7 +184,7 @@ class BatchChannel {
     if (full_.empty()) return nullptr;
     auto b = std::move(full_.front());
     full_.pop_front();
-    queued_bytes_ -= b->queued_bytes;
+    queued_bytes_ -= b->bytes();
     return b;
   }
   void give_back(std::unique_ptr<Batch> b) {
@@ -200,6 +199,7 @@ class BatchChannel {
     }
     cv_.notify_all();
   }
+  // Consumer: gives up; drops what the producer still pushes until it closes.
   void abandon() {
     consuming_.store(true, std::memory_order_relaxed);
     {
@@ -207,6 +207,8 @@ class BatchChannel {
       abandoned_ = true;
     }
     cv_.notify_all();
+    while (take_full()) {
+    }
   }
 
  private:
@@ -223,20 +225,21 @@ class BatchChannel {
 };
 
 // The decoding thread's sink: fills event batches, and line batches for the
-// SplitDecoders below. The order is checked on the engine thread.
+// SplitDecoders below. The order is checked, and events counted, on the
+// engine thread (EngineSide).
 //
 // How many batches of an independent-lines format go raw is steered by the
 // queue: more than kSteadyQueue full batches waiting mean the engine thread
 // is behind (fewer line batches: so it works off the head start), an empty
 // queue that it waits for batches (more).
-class BatchSink : public OrderedSink {
+class BatchSink : public StreamSink {
  public:
   static constexpr int kShareSteps = 64;  // the share of line batches, in 64ths
   // More full batches than this waiting: the engine thread is behind.
   static constexpr std::size_t kSteadyQueue = 4;
 
   BatchSink(RejectTally& rejects, BatchChannel& channel, const KeptText& keep)
-      : OrderedSink(rejects), channel_(channel), keep_(keep) {}
+      : StreamSink(rejects), channel_(channel), keep_(keep) {}
   void on_event(AccessEvent&& e) override {
     if (batch_ && batch_->format != nullptr) push();  // a line batch takes no events
     if (!batch_ && !start(nullptr)) return;
@@ -437,7 +440,7 @@ class EngineSide : public detectors::EventSink {
 
 void read_all(const std::vector<std::string>& paths, std::string_view format,
               const detectors::DecoderRegistry& registry, const detectors::DecoderOptions& options,
-              OrderedSink& sink, StreamOutcome& out) {
+              StreamSink& sink, StreamOutcome& out) {
   for (const auto& path : paths) {
     sink.start_input(path);
     StreamedInput in;
@@ -484,8 +487,6 @@ InOrderStream::InOrderStream(std::vector<std::string> paths, std::string format,
 InOrderStream::~InOrderStream() {
   if (!threads_ || !threads_->decoder.joinable()) return;
   threads_->channel.abandon();
-  while (threads_->channel.take_full()) {
-  }
   threads_->decoder.join();
 }
 
@@ -509,11 +510,7 @@ StreamOutcome InOrderStream::run(rules::Engine& engine) {
   } catch (...) {
     failure = std::current_exception();
   }
-  if (failure || !side.in_order()) {
-    t.channel.abandon();
-    while (t.channel.take_full()) {
-    }
-  }
+  if (failure || !side.in_order()) t.channel.abandon();
   t.decoder.join();
   if (failure) std::rethrow_exception(failure);
   // The engine thread saw every event: its order check and counts are the

@@ -105,7 +105,7 @@ struct FieldRef {
   std::vector<std::string> raw;
   bool is_raw() const { return !raw.empty(); }
   bool is(Field f) const { return !is_raw() && field == f; }
-  bool operator==(const FieldRef& o) const { return field == o.field && raw == o.raw; }
+  bool operator==(const FieldRef&) const = default;
 };
 inline FieldRef field_ref(Field f) {
   return FieldRef{f, {}};

@@ -362,7 +362,7 @@ class SigmaReader {
                           name, k.logsource->describe()));
         return std::nullopt;
       }
-      if (out && !(*out == *f)) {
+      if (out && *out != *f) {
         error("E_SIGMA_UNMAPPED_FIELD", at,
               fmt::format("'{}' maps to different fields in the rules it correlates", name));
         return std::nullopt;
